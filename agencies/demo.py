@@ -14,7 +14,7 @@ from django.db import transaction
 
 from agencies.models import Agency, AgencyKind, Area, Role, RoleGrant, User
 
-DEMO_PASSWORD = "northshire-demo"
+DEMO_PASSWORD = "northshire-demo"  # noqa: S105 - published on purpose; production refuses it
 
 
 class DemoDisabled(Exception):
@@ -66,28 +66,32 @@ USERS = [
     DemoUser("gp.practitioner", "Gareth", "Pennant", "ns-gp", "GP", (Role.PRACTITIONER,)),
     DemoUser("school.practitioner", "Sian", "Clarke", "ns-school", "Class teacher", (Role.PRACTITIONER,)),
     DemoUser("police.practitioner", "Paul", "Oakley", "ns-police", "Police constable", (Role.PRACTITIONER,)),
-    DemoUser("school.dsl", "Deepa", "Lal", "ns-school", "Designated safeguarding lead",
-             (Role.DESIGNATED_SAFEGUARDING_LEAD,)),
-    DemoUser("hv.dsl", "Dora", "Hale", "ns-hv", "Named nurse for safeguarding",
-             (Role.DESIGNATED_SAFEGUARDING_LEAD,)),
-    DemoUser("social.worker", "Sam", "Wright", "ns-csc", "Social worker",
-             (Role.PRACTITIONER, Role.CORE_GROUP_CHAIR)),
+    DemoUser(
+        "school.dsl", "Deepa", "Lal", "ns-school", "Designated safeguarding lead", (Role.DESIGNATED_SAFEGUARDING_LEAD,)
+    ),
+    DemoUser("hv.dsl", "Dora", "Hale", "ns-hv", "Named nurse for safeguarding", (Role.DESIGNATED_SAFEGUARDING_LEAD,)),
+    DemoUser("social.worker", "Sam", "Wright", "ns-csc", "Social worker", (Role.PRACTITIONER, Role.CORE_GROUP_CHAIR)),
     DemoUser("team.manager", "Leah", "Manning", "ns-csc", "Team manager", (Role.LINE_MANAGER,)),
     DemoUser("head.of.service", "Simon", "Marsh", "ns-csc", "Head of service", (Role.SENIOR_MANAGER,)),
-    DemoUser("area.lead", "Alia", "Leeds", "ns-csc", "Partnership safeguarding lead",
-             (Role.AREA_SAFEGUARDING_LEAD,)),
-    DemoUser("edt.worker", "Evan", "Dutton", "ns-csc", "Emergency duty team social worker",
-             (Role.EMERGENCY_DUTY_TEAM,)),
+    DemoUser("area.lead", "Alia", "Leeds", "ns-csc", "Partnership safeguarding lead", (Role.AREA_SAFEGUARDING_LEAD,)),
+    DemoUser(
+        "edt.worker", "Evan", "Dutton", "ns-csc", "Emergency duty team social worker", (Role.EMERGENCY_DUTY_TEAM,)
+    ),
     DemoUser("auditor", "Aud", "Itor", "ns-csc", "Information governance auditor", (Role.AUDITOR,)),
     DemoUser("admin", "Ada", "Minter", None, "Platform administrator", (Role.ADMINISTRATOR,), staff=True),
 ]
 
 
-@transaction.atomic
 def demo_seed() -> list[DemoUser]:
     """Create or refresh the demo data. Running it again changes nothing that is already right."""
     if not settings.JIGSAW_DEMO_ENABLED:
         raise DemoDisabled("Demo data is refused here: these settings do not allow demo log-ins.")
+    with transaction.atomic():
+        _seed()
+    return USERS
+
+
+def _seed() -> None:
     areas = {}
     for code, name in AREAS:
         areas[code], _ = Area.objects.update_or_create(code=code, defaults={"name": name})
@@ -117,4 +121,3 @@ def demo_seed() -> list[DemoUser]:
         for role in spec.roles:
             RoleGrant.objects.get_or_create(user=user, role=role)
         RoleGrant.objects.filter(user=user).exclude(role__in=spec.roles).delete()
-    return USERS

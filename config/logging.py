@@ -24,10 +24,7 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
     if fmt not in {"json", "console"}:
         raise ValueError(f"JIGSAW_LOG_FORMAT must be 'json' or 'console', not {fmt!r}")
     renderer: Any
-    if fmt == "json":
-        renderer = structlog.processors.JSONRenderer()
-    else:
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
 
     structlog.configure(
         processors=[*_SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

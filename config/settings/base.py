@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
+from config.mail import mailer_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.FileAwareEnv()
@@ -140,8 +142,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 CSRF_COOKIE_HTTPONLY = True
 
 # E-mail: printed to the console unless EMAIL_URL names a server (smtp://, smtp+tls://, ...).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-globals().update(EMAIL_CONFIG)
+MAILERS = {"default": mailer_from_url(env.email_url("EMAIL_URL", default="consolemail://"))}
 DEFAULT_FROM_EMAIL = env("JIGSAW_FROM_EMAIL", default="Jigsaw <no-reply@jigsaw.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -178,6 +179,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# A proxy's or an agency system's request id is kept, so one id follows a request across systems.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 
 # How old the last worker heartbeat may be before /healthz reports the workers as down.
 JIGSAW_HEARTBEAT_MAX_AGE_SECONDS = env.int("JIGSAW_HEARTBEAT_MAX_AGE_SECONDS", default=120)

@@ -12,3 +12,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # A fixed key is fine here: this configuration refuses nothing and is never production.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="embedded-default-not-secret-" + "x" * 40)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+
+# Static files come straight from their sources (node_modules, static_build, static): no collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -34,6 +34,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 if not REDIS_URL:
     raise ImproperlyConfigured("Set the REDIS_URL environment variable (redis://...): Celery needs it.")
 
+if "EMAIL_URL" not in env.ENVIRON and "EMAIL_URL_FILE" not in env.ENVIRON:
+    raise ImproperlyConfigured(
+        "Set the EMAIL_URL environment variable (smtp+tls://user:password@host:587): alerts go by e-mail."
+    )
+
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # TLS ends at the proxy in front of gunicorn, which must set X-Forwarded-Proto.

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from agencies.models import AgencyKind, Role
+from tests.factories import TEST_PASSWORD, persona
+
+pytestmark = pytest.mark.external
+
+
+@pytest.fixture
+def carol(transactional_db):
+    return persona("carol", "agency-a", AgencyKind.HEALTH_VISITING, Role.PRACTITIONER)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_sign_in_in_a_real_browser(live_server, browser, carol, screenshot_dir, javascript):
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    page.goto(live_server.url + "/")
+    assert page.url == live_server.url + "/sign-in?next=/"
+    assert page.title() == "Sign in – Jigsaw"
+    # the GOV.UK stylesheet is served and applied: the header is black, the button green
+    header_colour = page.eval_on_selector(".govuk-generic-header", "e => getComputedStyle(e).backgroundColor")
+    assert header_colour == "rgb(11, 12, 12)"
+    if javascript:
+        assert "govuk-frontend-supported" in page.eval_on_selector("body", "e => e.className")
+    page.screenshot(path=screenshot_dir / f"sign-in-{'js' if javascript else 'nojs'}.png", full_page=True)
+
+    page.get_by_label("Password").fill("not it")
+    page.get_by_label("Username").fill("carol")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.title() == "Error: Sign in – Jigsaw"
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+
+    page.get_by_label("Username").fill("carol")
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.url == live_server.url + "/"
+    assert page.get_by_role("heading", level=1).inner_text() == f"Welcome, {carol.get_full_name()}"
+    page.screenshot(path=screenshot_dir / f"home-{'js' if javascript else 'nojs'}.png", full_page=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    assert page.url.startswith(live_server.url + "/sign-in")
+    assert problems == []
+    context.close()
+
+
+def test_skip_link_is_the_first_thing_the_keyboard_reaches(live_server, browser, transactional_db):
+    page = browser.new_page()
+    page.goto(live_server.url + "/sign-in")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent.trim()")
+    assert focused == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main-content")
+    page.close()

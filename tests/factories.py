@@ -1,0 +1,55 @@
+"""Every test's data is made here: invented people in invented agencies."""
+
+from __future__ import annotations
+
+import factory
+
+from agencies.models import Agency, AgencyKind, Area, Role, RoleGrant, User
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+class AreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Area
+        django_get_or_create = ("code",)
+
+    code = "northshire"
+    name = "Northshire"
+
+
+class AgencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agency
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"agency-{n}")
+    name = factory.Sequence(lambda n: f"Invented agency {n}")
+    kind = AgencyKind.OTHER
+    area = factory.SubFactory(AreaFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"Person{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.invalid")
+    agency = factory.SubFactory(AgencyFactory)
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+            for role in extracted or ():
+                RoleGrant.objects.get_or_create(user=self, role=role)
+
+
+def persona(username: str, agency_code: str, kind: AgencyKind, *roles: Role) -> User:
+    agency = AgencyFactory(code=agency_code, name=agency_code.replace("-", " ").title(), kind=kind)
+    return UserFactory(username=username, agency=agency, roles=roles)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "t3st-" + "Kq8vZ2xR7mN4pL9sW1yB6cH3jF5gD0aE" * 2,
+    "DJANGO_ALLOWED_HOSTS": "jigsaw.example.org",
+    "DATABASE_URL": "postgres://jigsaw:secret@db.example.invalid:5432/jigsaw",
+    "REDIS_URL": "redis://redis.example.invalid:6379/0",
+    "EMAIL_URL": "smtp+tls://relay:secret@mail.example.invalid:587",
+}
+
+
+def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh interpreter with only the given environment (plus PATH and HOME)."""
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        cwd=REPO,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
