@@ -1,0 +1,53 @@
+#!/usr/bin/env python
+"""Run every benchmark in bench/ (files named bench_*.py) and rewrite docs/benchmarks.md.
+
+Each benchmark module has a `run()` returning rows of (measure, value, unit, target). Numbers are
+printed and written down; no test asserts on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("JIGSAW_LOG_LEVEL", "WARNING")
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    sections = []
+    for path in sorted((REPO / "bench").glob("bench_*.py")):
+        module = importlib.import_module(f"bench.{path.stem}")
+        print(f"== {path.stem}: {module.__doc__.strip().splitlines()[0]}")
+        rows = module.run()
+        for measure, value, unit, target in rows:
+            print(f"  {measure}: {value} {unit}  (target: {target})")
+        sections.append((path.stem, module.__doc__.strip(), rows))
+
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`.venv/bin/python bench/run.py`); do not edit by hand.",
+        f"Last run {now} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "",
+    ]
+    for name, doc, rows in sections:
+        lines += [f"## {name}", "", doc, "", "| measure | value | target |", "|---|---|---|"]
+        lines += [f"| {m} | {v} {u} | {t} |" for m, v, u, t in rows]
+        lines.append("")
+    (REPO / "docs" / "benchmarks.md").write_text("\n".join(lines))
+    print("wrote docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
