@@ -7,6 +7,7 @@ import os
 
 from celery import Celery
 from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -14,6 +15,8 @@ app = Celery("jigsaw")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.include = ["config.tasks"]
+# Tasks queued during a web request log with that request's id.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 HEARTBEAT_INTERVAL_SECONDS = 30
 
