@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from agencies.models import AgencyKind, Role
 from tests.factories import TEST_PASSWORD, persona
@@ -22,8 +25,8 @@ def test_sign_in_in_a_real_browser(live_server, browser, carol, screenshot_dir, 
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
     page.goto(live_server.url + "/")
-    assert page.url == live_server.url + "/sign-in?next=/"
-    assert page.title() == "Sign in – Jigsaw"
+    expect(page).to_have_url(live_server.url + "/sign-in?next=/")
+    expect(page).to_have_title("Sign in – Jigsaw")
     # the GOV.UK stylesheet is served and applied: the header is black, the button green
     header_colour = page.eval_on_selector(".govuk-generic-header", "e => getComputedStyle(e).backgroundColor")
     assert header_colour == "rgb(11, 12, 12)"
@@ -34,18 +37,18 @@ def test_sign_in_in_a_real_browser(live_server, browser, carol, screenshot_dir, 
     page.get_by_label("Password").fill("not it")
     page.get_by_label("Username").fill("carol")
     page.get_by_role("button", name="Sign in").click()
-    assert page.title() == "Error: Sign in – Jigsaw"
-    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    expect(page).to_have_title("Error: Sign in – Jigsaw")
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
 
     page.get_by_label("Username").fill("carol")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert page.url == live_server.url + "/"
-    assert page.get_by_role("heading", level=1).inner_text() == f"Welcome, {carol.get_full_name()}"
+    expect(page).to_have_url(live_server.url + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {carol.get_full_name()}")
     page.screenshot(path=screenshot_dir / f"home-{'js' if javascript else 'nojs'}.png", full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
-    assert page.url.startswith(live_server.url + "/sign-in")
+    expect(page).to_have_url(re.compile(re.escape(live_server.url + "/sign-in")))
     assert problems == []
     context.close()
 
@@ -57,5 +60,5 @@ def test_skip_link_is_the_first_thing_the_keyboard_reaches(live_server, browser,
     focused = page.evaluate("document.activeElement.textContent.trim()")
     assert focused == "Skip to main content"
     page.keyboard.press("Enter")
-    assert page.url.endswith("#main-content")
+    expect(page).to_have_url(re.compile("#main-content$"))
     page.close()
