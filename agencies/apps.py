@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class AgenciesConfig(AppConfig):
     name = "agencies"
     verbose_name = "Agencies and people"
+
+    def ready(self) -> None:
+        # Registers the access policy's rules (object permissions).
+        from agencies import policy  # noqa: F401

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from agencies.models import ReviewOutcome
 
 
 class SignInForm(AuthenticationForm):
@@ -16,3 +19,21 @@ class SignInForm(AuthenticationForm):
         self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["username"].widget.attrs.update({"autocomplete": "username", "spellcheck": "false"})
         self.fields["password"].widget.attrs.update({"autocomplete": "current-password"})
+
+
+class ReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="Was this access appropriate?",
+        choices=ReviewOutcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether the access was appropriate"},
+    )
+    note = forms.CharField(
+        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the access was not appropriate: say what follows.",
+    )
+
+
+class AccessLogFilterForm(forms.Form):
+    child = forms.IntegerField(label="Child id", required=False, min_value=1)
+    user = forms.IntegerField(label="User id", required=False, min_value=1)

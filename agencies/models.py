@@ -115,3 +115,174 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.get_role_display()}"
+
+
+class InvolvementReason(models.TextChoices):
+    ALLOCATED = "allocated", "Allocated worker"
+    UNIVERSAL_SERVICE = "universal_service", "Universal service for the child (school, GP, health visiting)"
+    REFERRAL = "referral", "Referral received"
+    PLAN = "plan", "Member of the child's plan or core group"
+    RECORDED_INFORMATION = "recorded_information", "Recorded information"
+    OTHER = "other", "Other"
+
+
+class InvolvementQuerySet(models.QuerySet):
+    def active(self, *, now=None):
+        """Started, not ended, and not lapsed for want of activity."""
+        from agencies.policy import involvement_active_q
+
+        return self.filter(involvement_active_q(now=now))
+
+
+class Involvement(models.Model):
+    """A named practitioner's, or an agency team's, working relationship with a child.
+
+    With no practitioner, the relationship is the agency team's: every practitioner of the agency
+    shares it.
+    """
+
+    child = models.ForeignKey("chronology.Child", on_delete=models.PROTECT, related_name="involvements")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="involvements")
+    practitioner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="involvements",
+        help_text="Empty when the relationship is the agency team's as a whole.",
+    )
+    reason = models.CharField(max_length=40, choices=InvolvementReason.choices)
+    reason_detail = models.TextField(blank=True)
+    started_on = models.DateField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(
+        help_text="Reading or recording about the child through this involvement, or renewing it."
+    )
+    confirmed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    end_reason = models.TextField(blank=True)
+
+    objects = InvolvementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_on", "pk"]
+        indexes = [
+            models.Index(fields=["child", "agency"]),
+            models.Index(fields=["practitioner", "ended_at"]),
+        ]
+
+    def __str__(self) -> str:
+        who = self.practitioner or f"{self.agency.name} team"
+        return f"{who}: {self.get_reason_display()}"
+
+    @property
+    def self_claimed(self) -> bool:
+        return self.reason == InvolvementReason.RECORDED_INFORMATION
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        return self.self_claimed and self.confirmed_at is None and self.ended_at is None
+
+
+class ExceptionalAccessKind(models.TextChoices):
+    BREAK_GLASS = "break_glass", "Break-glass (emergency)"
+    AUDIT = "audit", "Audit"
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROPRIATE = "appropriate", "Appropriate"
+    INAPPROPRIATE = "inappropriate", "Not appropriate"
+
+
+class ExceptionalAccess(models.Model):
+    """Opening a record without a working relationship: break-glass in an emergency, or an audit.
+
+    Each has a written reason, lasts a limited time, and stays on the review list until a reviewer
+    records whether it was appropriate.
+    """
+
+    kind = models.CharField(max_length=20, choices=ExceptionalAccessKind.choices)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="exceptional_accesses")
+    child = models.ForeignKey("chronology.Child", on_delete=models.PROTECT, related_name="exceptional_accesses")
+    reason = models.TextField()
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_outcome = models.CharField(max_length=20, choices=ReviewOutcome.choices, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name_plural = "exceptional accesses"
+        indexes = [models.Index(fields=["user", "child", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.user} at {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class AccessBasis(models.TextChoices):
+    INVOLVEMENT = "involvement", "Own involvement"
+    TEAM_INVOLVEMENT = "team_involvement", "Agency team's involvement"
+    DESIGNATED_SAFEGUARDING_LEAD = "designated_safeguarding_lead", "Designated safeguarding lead of an involved agency"
+    AREA_SAFEGUARDING_LEAD = "area_safeguarding_lead", "Safeguarding lead for the child's area"
+    EMERGENCY_DUTY_TEAM = "emergency_duty_team", "Emergency duty team for the child's area"
+    BREAK_GLASS = "break_glass", "Break-glass"
+    AUDIT = "audit", "Audit"
+    SYSTEM = "system", "Platform system account"
+    IDENTIFIER_MATCH = "identifier_match", "Exact identifier match (summary only)"
+
+
+class AccessChannel(models.TextChoices):
+    PAGE = "page", "Web page"
+    API = "api", "API"
+    EXPORT = "export", "Export"
+    PDF = "pdf", "PDF"
+    COMMAND = "command", "Command"
+    TASK = "task", "Background task"
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only: rows are never updated.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only: rows are never deleted.")
+
+
+class AccessLog(models.Model):
+    """One row per read of a child's record. Append-only; PostgreSQL refuses UPDATE and DELETE."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_log")
+    child = models.ForeignKey("chronology.Child", on_delete=models.PROTECT, related_name="access_log")
+    what = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20, choices=AccessChannel.choices)
+    basis = models.CharField(max_length=40, choices=AccessBasis.choices)
+    reason = models.TextField(blank=True)
+    involvement = models.ForeignKey(Involvement, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    exceptional_access = models.ForeignKey(
+        ExceptionalAccess, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=100, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["child", "-at"]), models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} read {self.what}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The access log is append-only: rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only: rows are never deleted.")

@@ -8,4 +8,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in", views.SignInView.as_view(), name="sign-in"),
     path("sign-out", views.SignOutView.as_view(), name="sign-out"),
+    path("involvements/to-confirm", views.involvements_to_confirm, name="involvements-to-confirm"),
+    path("access/reviews", views.access_reviews, name="access-reviews"),
+    path("audit/access-log", views.access_log, name="access-log"),
+    path("audit/access-log.csv", views.access_log_csv, name="access-log-csv"),
 ]

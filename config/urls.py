@@ -9,4 +9,5 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("agencies.urls")),
+    path("", include("chronology.urls")),
 ]

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "django_structlog",
+    "rules",
     "agencies",
     "chronology",
     "thresholds",
@@ -93,7 +94,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agencies.User"
-AUTHENTICATION_BACKENDS = ["agencies.backends.AccountBackend"]
+AUTHENTICATION_BACKENDS = ["agencies.backends.AccountBackend", "rules.permissions.ObjectPermissionBackend"]
 LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "sign-in"
@@ -191,3 +192,8 @@ JIGSAW_LOG_LEVEL = env("JIGSAW_LOG_LEVEL", default="INFO")
 from config.logging import logging_config  # noqa: E402
 
 LOGGING = logging_config(fmt=JIGSAW_LOG_FORMAT, level=JIGSAW_LOG_LEVEL)
+
+# Access (agencies.policy). Each is partnership policy; these are the defaults.
+JIGSAW_INVOLVEMENT_LAPSE_DAYS = env.int("JIGSAW_INVOLVEMENT_LAPSE_DAYS", default=365)
+JIGSAW_BREAK_GLASS_HOURS = env.int("JIGSAW_BREAK_GLASS_HOURS", default=24)
+JIGSAW_AUDIT_OPENING_HOURS = env.int("JIGSAW_AUDIT_OPENING_HOURS", default=8)

@@ -1,0 +1,203 @@
+"""The one access policy: who may read and who may write a child's record, and on what basis.
+
+Every selector that returns child data asks `access_for` (one child) or `readable_children_q`
+(lists); the two agree by construction and a test proves it for every persona. Records a user may
+not see do not exist for them: callers answer 404, never 403.
+
+| who | read | write |
+|---|---|---|
+| practitioner with an active involvement (own, or their agency team's) | yes | yes |
+| designated safeguarding lead of an agency with an active involvement | yes | yes |
+| safeguarding lead for the child's area | yes | yes |
+| emergency duty team of the child's area | yes (logged) | no |
+| anyone with an open break-glass (written reason, 24 hours) | yes (logged, reviewed) | no |
+| auditor with an open audit opening (written reason) | yes (logged, reviewed) | no |
+| the platform's system account (commands, tasks) | yes (logged) | yes |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import rules
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from agencies.models import (
+    AccessBasis,
+    ExceptionalAccess,
+    ExceptionalAccessKind,
+    Involvement,
+    Role,
+    User,
+)
+
+SYSTEM_USERNAME = "system"
+
+
+@dataclass(frozen=True)
+class Access:
+    basis: AccessBasis
+    can_write: bool
+    involvement: Involvement | None = None
+    exceptional_access: ExceptionalAccess | None = None
+
+    @property
+    def reason(self) -> str:
+        if self.exceptional_access is not None:
+            return self.exceptional_access.reason
+        if self.involvement is not None:
+            return f"involvement {self.involvement.pk}: {self.involvement.get_reason_display()}"
+        return AccessBasis(self.basis).label
+
+
+def lapse_after() -> timedelta:
+    return timedelta(days=settings.JIGSAW_INVOLVEMENT_LAPSE_DAYS)
+
+
+def involvement_active_q(*, now=None, prefix: str = "") -> Q:
+    now = now or timezone.now()
+    return Q(
+        **{
+            f"{prefix}started_on__lte": timezone.localdate(now),
+            f"{prefix}ended_at__isnull": True,
+            f"{prefix}last_activity_at__gte": now - lapse_after(),
+        }
+    )
+
+
+def is_system(user) -> bool:
+    return getattr(user, "username", None) == SYSTEM_USERNAME and not user.is_active
+
+
+def _roles(user) -> set[str]:
+    cached = getattr(user, "_role_codes", None)
+    if cached is None:
+        cached = user.role_codes()
+        user._role_codes = cached
+    return cached
+
+
+def access_for(user, child, *, now=None) -> Access | None:
+    """The strongest basis on which `user` may read `child` now, or None."""
+    if child is None or user is None:
+        return None
+    if is_system(user):
+        return Access(AccessBasis.SYSTEM, can_write=True)
+    if not user.is_authenticated or not user.is_active:
+        return None
+    now = now or timezone.now()
+    roles = _roles(user)
+    active = Involvement.objects.active(now=now).filter(child=child)
+
+    if user.agency_id and Role.PRACTITIONER in roles:
+        own = active.filter(practitioner=user).first()
+        if own:
+            return Access(AccessBasis.INVOLVEMENT, can_write=True, involvement=own)
+        team = active.filter(practitioner__isnull=True, agency_id=user.agency_id).first()
+        if team:
+            return Access(AccessBasis.TEAM_INVOLVEMENT, can_write=True, involvement=team)
+    if user.agency_id and Role.DESIGNATED_SAFEGUARDING_LEAD in roles:
+        agencys = active.filter(agency_id=user.agency_id).first()
+        if agencys:
+            return Access(AccessBasis.DESIGNATED_SAFEGUARDING_LEAD, can_write=True, involvement=agencys)
+    in_area = user.agency_id is not None and user.agency.area_id == child.area_id
+    if in_area and Role.AREA_SAFEGUARDING_LEAD in roles:
+        return Access(AccessBasis.AREA_SAFEGUARDING_LEAD, can_write=True)
+    if in_area and Role.EMERGENCY_DUTY_TEAM in roles:
+        return Access(AccessBasis.EMERGENCY_DUTY_TEAM, can_write=False)
+    opening = (
+        ExceptionalAccess.objects.filter(user=user, child=child, opened_at__lte=now, expires_at__gt=now)
+        .order_by("-opened_at")
+        .first()
+    )
+    if opening and (opening.kind != ExceptionalAccessKind.AUDIT or Role.AUDITOR in roles):
+        basis = AccessBasis.AUDIT if opening.kind == ExceptionalAccessKind.AUDIT else AccessBasis.BREAK_GLASS
+        return Access(basis, can_write=False, exceptional_access=opening)
+    return None
+
+
+def readable_children_q(user, *, now=None) -> Q:
+    """A filter on Child for the children `user` may read now: the list form of `access_for`."""
+    if is_system(user):
+        return Q()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    now = now or timezone.now()
+    roles = _roles(user)
+    active = involvement_active_q(now=now, prefix="involvements__")
+    q = Q(pk__in=[])
+    if user.agency_id and Role.PRACTITIONER in roles:
+        q |= active & (
+            Q(involvements__practitioner=user)
+            | Q(involvements__practitioner__isnull=True, involvements__agency_id=user.agency_id)
+        )
+    if user.agency_id and Role.DESIGNATED_SAFEGUARDING_LEAD in roles:
+        q |= active & Q(involvements__agency_id=user.agency_id)
+    if user.agency_id and roles & {Role.AREA_SAFEGUARDING_LEAD, Role.EMERGENCY_DUTY_TEAM}:
+        q |= Q(area_id=user.agency.area_id)
+    openings = ExceptionalAccess.objects.filter(user=user, opened_at__lte=now, expires_at__gt=now)
+    if Role.AUDITOR not in roles:
+        openings = openings.exclude(kind=ExceptionalAccessKind.AUDIT)
+    q |= Q(pk__in=openings.values("child_id"))
+    return q
+
+
+# --- rules: the same policy as object permissions -----------------------------------------------
+
+
+@rules.predicate
+def can_read_child(user, child) -> bool:
+    return access_for(user, child) is not None
+
+
+@rules.predicate
+def can_write_child(user, child) -> bool:
+    access = access_for(user, child)
+    return access is not None and access.can_write
+
+
+@rules.predicate
+def manages_involvements(user, child) -> bool:
+    """Designated safeguarding leads (for their agency) and area safeguarding leads add and end involvements."""
+    if not user.is_authenticated or not user.agency_id:
+        return False
+    roles = _roles(user)
+    if Role.AREA_SAFEGUARDING_LEAD in roles and (child is None or user.agency.area_id == child.area_id):
+        return True
+    return Role.DESIGNATED_SAFEGUARDING_LEAD in roles and (child is None or can_read_child(user, child))
+
+
+@rules.predicate
+def is_area_safeguarding_lead(user) -> bool:
+    return user.is_authenticated and Role.AREA_SAFEGUARDING_LEAD in _roles(user)
+
+
+@rules.predicate
+def is_auditor(user) -> bool:
+    return user.is_authenticated and Role.AUDITOR in _roles(user)
+
+
+@rules.predicate
+def is_designated_safeguarding_lead(user) -> bool:
+    return user.is_authenticated and Role.DESIGNATED_SAFEGUARDING_LEAD in _roles(user)
+
+
+rules.add_perm("chronology.view_child", can_read_child)
+rules.add_perm("chronology.record_for_child", can_write_child)
+rules.add_perm("agencies.manage_involvements", manages_involvements)
+rules.add_perm("agencies.confirm_involvements", is_designated_safeguarding_lead)
+rules.add_perm("agencies.review_exceptional_access", is_area_safeguarding_lead | is_auditor)
+rules.add_perm("agencies.view_access_log", is_auditor)
+rules.add_perm("agencies.open_for_audit", is_auditor)
+
+
+def system_user() -> User:
+    """The account commands and tasks act as when no person is named. It can never sign in."""
+    user, _ = User.objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={"first_name": "Jigsaw", "last_name": "system account", "is_active": False},
+    )
+    return user

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from chronology import views
+
+urlpatterns = [
+    path("children/find", views.child_find, name="child-find"),
+    path("children/record-information", views.child_claim, name="child-claim"),
+    path("children/break-glass", views.child_break_glass, name="child-break-glass"),
+    path("children/<int:child_id>/", views.child_detail, name="child-detail"),
+    path("children/<int:child_id>/audit-open", views.child_audit_open, name="child-audit-open"),
+    path("children/<int:child_id>/involvements/add", views.involvement_add, name="involvement-add"),
+    path("involvements/<int:involvement_id>/end", views.involvement_end, name="involvement-end"),
+    path("involvements/<int:involvement_id>/confirm", views.involvement_confirm, name="involvement-confirm"),
+    path("involvements/<int:involvement_id>/renew", views.involvement_renew, name="involvement-renew"),
+]

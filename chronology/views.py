@@ -1,0 +1,234 @@
+"""Pages about one child. Every one reads through the selectors, so the access policy applies."""
+
+from __future__ import annotations
+
+import rules
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from agencies import services as agency_services
+from agencies.models import Agency, ExceptionalAccessKind, Involvement, Role, User
+from agencies.services import origin_from_request
+from chronology import selectors
+from chronology.forms import AuditOpenForm, BreakGlassForm, FindChildForm, InvolvementAddForm, InvolvementEndForm
+from chronology.models import Child
+
+
+def _child_or_404(request, child_id: int, what: str):
+    try:
+        return selectors.child_get(actor=request.user, child_id=child_id, what=what, origin=origin_from_request(request))
+    except Child.DoesNotExist:
+        raise Http404("No child found") from None
+
+
+@transaction.atomic
+def child_detail(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "child record")
+    involvements = list(selectors.child_involvements(actor=request.user, child=child))
+    today = timezone.localdate()
+    return render(
+        request,
+        "chronology/child_detail.html",
+        {
+            "child": child,
+            "access": access,
+            "age": child.age_on(today),
+            "involvements": involvements,
+            "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
+            "can_write": access.can_write,
+        },
+    )
+
+
+def _render_find(request, form, matches, failed: BreakGlassForm | None = None, failed_child: int | None = None):
+    cards = None
+    if matches is not None:
+        cards = [
+            (m, failed if m.child.pk == failed_child else BreakGlassForm(auto_id=f"id_bg{m.child.pk}_%s"))
+            for m in matches
+        ]
+    return render(
+        request,
+        "chronology/find.html",
+        {
+            "form": form,
+            "cards": cards,
+            "break_glass_form": failed,
+            "break_glass_child": failed_child,
+            "is_practitioner": _is_practitioner(request.user),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def child_find(request):
+    """Find a child by exact identifiers: the only way to learn of a child you do not yet work with."""
+    form = FindChildForm(request.POST or None)
+    matches = None
+    if request.method == "POST" and form.is_valid():
+        matches = selectors.children_matching(
+            actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
+        )
+    return _render_find(request, form, matches)
+
+
+def _is_practitioner(user) -> bool:
+    return user.agency_id is not None and Role.PRACTITIONER in user.role_codes()
+
+
+def _matched_child(request, form: FindChildForm) -> Child:
+    try:
+        child_id = int(request.POST.get("child", ""))
+    except ValueError:
+        raise Http404("No child found") from None
+    if not form.is_valid():
+        raise Http404("No child found")
+    try:
+        return selectors.child_matching_one(
+            actor=request.user, identifiers=form.identifiers(), child_id=child_id, origin=origin_from_request(request)
+        )
+    except Child.DoesNotExist:
+        raise Http404("No child found") from None
+
+
+@require_POST
+def child_claim(request):
+    """Record information about a child found by exact identifiers: creates the practitioner's involvement."""
+    form = FindChildForm(request.POST)
+    child = _matched_child(request, form)
+    try:
+        agency_services.involvement_claim_for_recording(actor=request.user, child=child)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("child-find")
+    messages.success(
+        request,
+        f"You can now record information about {child.full_name}. "
+        "Your designated safeguarding lead will confirm or end this involvement.",
+    )
+    return redirect("child-detail", child_id=child.pk)
+
+
+@require_POST
+def child_break_glass(request):
+    form = FindChildForm(request.POST)
+    child = _matched_child(request, form)
+    break_glass_form = BreakGlassForm(request.POST, auto_id=f"id_bg{child.pk}_%s")
+    if break_glass_form.is_valid():
+        try:
+            agency_services.exceptional_access_open(
+                actor=request.user, child=child, kind=ExceptionalAccessKind.BREAK_GLASS,
+                reason=break_glass_form.cleaned_data["reason"],
+            )
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+            return redirect("child-find")
+        return redirect("child-detail", child_id=child.pk)
+    matches = selectors.children_matching(
+        actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
+    )
+    return _render_find(request, form, matches, failed=break_glass_form, failed_child=child.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def child_audit_open(request, child_id: int):
+    if not rules.has_perm("agencies.open_for_audit", request.user):
+        raise Http404("No child found")
+    child = get_object_or_404(Child.objects.select_related("area"), pk=child_id, area_id=request.user.agency.area_id)
+    form = AuditOpenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        agency_services.exceptional_access_open(
+            actor=request.user, child=child, kind=ExceptionalAccessKind.AUDIT, reason=form.cleaned_data["reason"]
+        )
+        return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/audit_open.html", {"form": form, "child": child})
+
+
+def _managed_child(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "child record (managing involvements)")
+    if not rules.has_perm("agencies.manage_involvements", request.user, child):
+        raise PermissionDenied("Only designated and area safeguarding leads manage involvements.")
+    return child
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def involvement_add(request, child_id: int):
+    child = _managed_child(request, child_id)
+    user = request.user
+    if Role.AREA_SAFEGUARDING_LEAD in user.role_codes():
+        agencies = Agency.objects.filter(area_id=user.agency.area_id)
+    else:
+        agencies = Agency.objects.filter(pk=user.agency_id)
+    practitioners = User.objects.filter(agency__in=agencies, is_active=True).select_related("agency")
+    form = InvolvementAddForm(request.POST or None, agencies=agencies, practitioners=practitioners)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency_services.involvement_add(
+                actor=user,
+                child=child,
+                agency=form.cleaned_data["agency"],
+                practitioner=form.cleaned_data["practitioner"],
+                reason=form.cleaned_data["reason"],
+                reason_detail=form.cleaned_data["reason_detail"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Involvement added.")
+            return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/involvement_add.html", {"form": form, "child": child})
+
+
+def _involvement_for(request, involvement_id: int) -> Involvement:
+    involvement = Involvement.objects.select_related("child", "agency", "practitioner").filter(pk=involvement_id).first()
+    if involvement is None or selectors.policy.access_for(request.user, involvement.child) is None:
+        raise Http404("No involvement found")
+    return involvement
+
+
+@require_http_methods(["GET", "POST"])
+def involvement_end(request, involvement_id: int):
+    involvement = _involvement_for(request, involvement_id)
+    form = InvolvementEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agency_services.involvement_end(actor=request.user, involvement=involvement, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, "Involvement ended.")
+            return redirect("child-detail", child_id=involvement.child_id)
+    return render(request, "chronology/involvement_end.html", {"form": form, "involvement": involvement})
+
+
+@require_POST
+def involvement_confirm(request, involvement_id: int):
+    involvement = _involvement_for(request, involvement_id)
+    try:
+        agency_services.involvement_confirm(actor=request.user, involvement=involvement)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Involvement confirmed.")
+    return redirect(request.POST.get("next") if request.POST.get("next") == reverse("involvements-to-confirm")
+                    else reverse("child-detail", args=[involvement.child_id]))
+
+
+@require_POST
+def involvement_renew(request, involvement_id: int):
+    involvement = _involvement_for(request, involvement_id)
+    try:
+        agency_services.involvement_renew(actor=request.user, involvement=involvement)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Involvement renewed.")
+    return redirect("child-detail", child_id=involvement.child_id)
