@@ -29,7 +29,9 @@ class ReviewForm(forms.Form):
         error_messages={"required": "Say whether the access was appropriate"},
     )
     note = forms.CharField(
-        label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when the access was not appropriate: say what follows.",
     )
 

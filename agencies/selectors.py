@@ -51,9 +51,7 @@ def access_log(*, actor, child_id: int | None = None, user_id: int | None = None
     """The access log of the auditor's area, newest first, optionally for one child or one user."""
     if not rules.has_perm("agencies.view_access_log", actor):
         raise PermissionDenied
-    rows = AccessLog.objects.filter(child__area_id=actor.agency.area_id).select_related(
-        "user", "user__agency", "child"
-    )
+    rows = AccessLog.objects.filter(child__area_id=actor.agency.area_id).select_related("user", "user__agency", "child")
     if child_id is not None:
         rows = rows.filter(child_id=child_id)
     if user_id is not None:

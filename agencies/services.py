@@ -81,7 +81,9 @@ def involvement_add(
     reason_detail: str = "",
     started_on: date | None = None,
 ) -> Involvement:
-    _require(rules.has_perm("agencies.manage_involvements", actor, child), "You cannot add involvements for this child.")
+    _require(
+        rules.has_perm("agencies.manage_involvements", actor, child), "You cannot add involvements for this child."
+    )
     if Role.AREA_SAFEGUARDING_LEAD not in actor.role_codes():
         _require(agency.pk == actor.agency_id, "A designated safeguarding lead adds involvements for their own agency.")
     if practitioner is not None and practitioner.agency_id != agency.pk:
@@ -118,8 +120,10 @@ def involvement_claim_for_recording(*, actor: User, child) -> Involvement:
     their agency's designated safeguarding lead to confirm or end. The caller must have matched the
     child by exact identifiers: this service never discloses a child by itself.
     """
-    _require(actor.agency_id is not None and Role.PRACTITIONER in actor.role_codes(),
-             "Only a practitioner in an agency can record information about a child.")
+    _require(
+        actor.agency_id is not None and Role.PRACTITIONER in actor.role_codes(),
+        "Only a practitioner in an agency can record information about a child.",
+    )
     now = timezone.now()
     existing = Involvement.objects.active(now=now).filter(child=child, practitioner=actor).first()
     if existing:
@@ -177,8 +181,9 @@ def involvement_end(*, actor: User, involvement: Involvement, reason: str) -> In
 @transaction.atomic
 def involvement_renew(*, actor: User, involvement: Involvement) -> Involvement:
     involvement = Involvement.objects.select_for_update().get(pk=involvement.pk)
-    _require(involvement.practitioner_id == actor.pk or _may_manage(actor, involvement),
-             "You cannot renew this involvement.")
+    _require(
+        involvement.practitioner_id == actor.pk or _may_manage(actor, involvement), "You cannot renew this involvement."
+    )
     if involvement.ended_at is not None:
         raise ValidationError("This involvement has ended; add a new one instead.")
     involvement.last_activity_at = timezone.now()

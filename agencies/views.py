@@ -59,7 +59,9 @@ def access_reviews(request):
         if form.is_valid():
             try:
                 services.exceptional_access_review(
-                    actor=request.user, opening=opening, outcome=form.cleaned_data["outcome"],
+                    actor=request.user,
+                    opening=opening,
+                    outcome=form.cleaned_data["outcome"],
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
@@ -75,13 +77,12 @@ def access_reviews(request):
 def access_log(request):
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = _or_404(
-        selectors.access_log, actor=request.user, child_id=filters.get("child"), user_id=filters.get("user")
-    )
+    rows = _or_404(selectors.access_log, actor=request.user, child_id=filters.get("child"), user_id=filters.get("user"))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     claimed = selectors.self_claimed_involvements(actor=request.user)[:50]
     return render(
-        request, "agencies/access_log.html",
+        request,
+        "agencies/access_log.html",
         {"form": form, "page": page, "claimed": claimed, "query": request.GET.urlencode()},
     )
 
@@ -94,26 +95,45 @@ class _Echo:
 def access_log_csv(request):
     form = AccessLogFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    rows = _or_404(
-        selectors.access_log, actor=request.user, child_id=filters.get("child"), user_id=filters.get("user")
-    )
+    rows = _or_404(selectors.access_log, actor=request.user, child_id=filters.get("child"), user_id=filters.get("user"))
     log.info("access_log_exported", actor=request.user.pk, filters={k: v for k, v in filters.items() if v})
     writer = csv.writer(_Echo())
-    header = ["at_utc", "user", "username", "agency", "child_id", "child", "what", "channel", "basis", "reason",
-              "ip_address", "request_id"]
+    header = [
+        "at_utc",
+        "user",
+        "username",
+        "agency",
+        "child_id",
+        "child",
+        "what",
+        "channel",
+        "basis",
+        "reason",
+        "ip_address",
+        "request_id",
+    ]
 
     def lines():
         yield writer.writerow(header)
         for row in rows.iterator(chunk_size=500):
-            yield writer.writerow([
-                row.at.astimezone(timezone.UTC).isoformat(), row.user.get_full_name(), row.user.username,
-                row.user.agency.name if row.user.agency_id else "", row.child_id, row.child.full_name, row.what,
-                row.channel, row.basis, row.reason, row.ip_address or "", row.request_id,
-            ])
+            yield writer.writerow(
+                [
+                    row.at.astimezone(timezone.UTC).isoformat(),
+                    row.user.get_full_name(),
+                    row.user.username,
+                    row.user.agency.name if row.user.agency_id else "",
+                    row.child_id,
+                    row.child.full_name,
+                    row.what,
+                    row.channel,
+                    row.basis,
+                    row.reason,
+                    row.ip_address or "",
+                    row.request_id,
+                ]
+            )
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.csv"'
     return response
-
-

@@ -100,7 +100,9 @@ class InvolvementAddForm(forms.Form):
         choices=[c for c in InvolvementReason.choices if c[0] != InvolvementReason.RECORDED_INFORMATION],
     )
     reason_detail = forms.CharField(
-        label="Details", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Details",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required when the relationship is 'Other'.",
     )
 

@@ -22,7 +22,9 @@ from chronology.models import Child
 
 def _child_or_404(request, child_id: int, what: str):
     try:
-        return selectors.child_get(actor=request.user, child_id=child_id, what=what, origin=origin_from_request(request))
+        return selectors.child_get(
+            actor=request.user, child_id=child_id, what=what, origin=origin_from_request(request)
+        )
     except Child.DoesNotExist:
         raise Http404("No child found") from None
 
@@ -123,7 +125,9 @@ def child_break_glass(request):
     if break_glass_form.is_valid():
         try:
             agency_services.exceptional_access_open(
-                actor=request.user, child=child, kind=ExceptionalAccessKind.BREAK_GLASS,
+                actor=request.user,
+                child=child,
+                kind=ExceptionalAccessKind.BREAK_GLASS,
                 reason=break_glass_form.cleaned_data["reason"],
             )
         except PermissionDenied as exc:
@@ -151,7 +155,7 @@ def child_audit_open(request, child_id: int):
 
 
 def _managed_child(request, child_id: int):
-    child, access = _child_or_404(request, child_id, "child record (managing involvements)")
+    child, _ = _child_or_404(request, child_id, "child record (managing involvements)")
     if not rules.has_perm("agencies.manage_involvements", request.user, child):
         raise PermissionDenied("Only designated and area safeguarding leads manage involvements.")
     return child
@@ -188,7 +192,9 @@ def involvement_add(request, child_id: int):
 
 
 def _involvement_for(request, involvement_id: int) -> Involvement:
-    involvement = Involvement.objects.select_related("child", "agency", "practitioner").filter(pk=involvement_id).first()
+    involvement = (
+        Involvement.objects.select_related("child", "agency", "practitioner").filter(pk=involvement_id).first()
+    )
     if involvement is None or selectors.policy.access_for(request.user, involvement.child) is None:
         raise Http404("No involvement found")
     return involvement
@@ -200,7 +206,9 @@ def involvement_end(request, involvement_id: int):
     form = InvolvementEndForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            agency_services.involvement_end(actor=request.user, involvement=involvement, reason=form.cleaned_data["reason"])
+            agency_services.involvement_end(
+                actor=request.user, involvement=involvement, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
@@ -218,8 +226,11 @@ def involvement_confirm(request, involvement_id: int):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "Involvement confirmed.")
-    return redirect(request.POST.get("next") if request.POST.get("next") == reverse("involvements-to-confirm")
-                    else reverse("child-detail", args=[involvement.child_id]))
+    return redirect(
+        request.POST.get("next")
+        if request.POST.get("next") == reverse("involvements-to-confirm")
+        else reverse("child-detail", args=[involvement.child_id])
+    )
 
 
 @require_POST
