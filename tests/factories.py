@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import factory
+import datetime
 
-from agencies.models import Agency, AgencyKind, Area, Role, RoleGrant, User
+import factory
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from agencies.models import Agency, AgencyKind, Area, Involvement, InvolvementReason, Role, RoleGrant, User
 
 TEST_PASSWORD = "correct horse battery staple"
 
@@ -53,3 +57,33 @@ class UserFactory(factory.django.DjangoModelFactory):
 def persona(username: str, agency_code: str, kind: AgencyKind, *roles: Role) -> User:
     agency = AgencyFactory(code=agency_code, name=agency_code.replace("-", " ").title(), kind=kind)
     return UserFactory(username=username, agency=agency, roles=roles)
+
+
+class ChildFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "chronology.Child"
+
+    given_name = factory.Sequence(lambda n: f"Kit{n}")
+    family_name = "Invented"
+    date_of_birth = datetime.date(2021, 5, 4)
+    area = factory.SubFactory(AreaFactory)
+
+
+def involve(child, user=None, *, agency=None, reason=InvolvementReason.ALLOCATED, days_ago=30, **extra):
+    """An active involvement of `user` (or of `agency`'s team when no user) with `child`."""
+    now = timezone.now()
+    return Involvement.objects.create(
+        child=child,
+        agency=agency or user.agency,
+        practitioner=user,
+        reason=reason,
+        started_on=(now - datetime.timedelta(days=days_ago)).date(),
+        created_by=user or UserFactory(),
+        last_activity_at=now,
+        **extra,
+    )
+
+
+def give_second_factor(user) -> TOTPDevice:
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+    return device

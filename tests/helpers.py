@@ -30,3 +30,11 @@ def manage(*args: str, env: dict[str, str] | None = None, timeout: int = 120) ->
         timeout=timeout,
         check=False,
     )
+
+
+def current_code(device) -> str:
+    """The code an authenticator app would show now for this TOTP device."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"

@@ -7,6 +7,7 @@ The variables are listed, with their meaning, in README.md.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,6 +35,9 @@ INSTALLED_APPS = [
     "django.forms",
     "django_structlog",
     "rules",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "agencies",
     "chronology",
     "thresholds",
@@ -52,8 +56,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs a signed-in user unless its view says otherwise: no page can forget.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "agencies.signin.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lock-out into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,7 +102,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agencies.User"
-AUTHENTICATION_BACKENDS = ["agencies.backends.AccountBackend", "rules.permissions.ObjectPermissionBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "agencies.backends.AccountBackend",
+    "rules.permissions.ObjectPermissionBackend",
+]
 LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "sign-in"
@@ -105,10 +117,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sessions end after 30 minutes idle (the cookie's age, renewed on every request) and 12 hours after
+# sign-in whatever happens (agencies.signin.SessionPolicyMiddleware). Django rotates the session key
+# at sign-in and flushes the session at sign-out.
+JIGSAW_SESSION_IDLE_MINUTES = env.int("JIGSAW_SESSION_IDLE_MINUTES", default=30)
+JIGSAW_SESSION_ABSOLUTE_HOURS = env.int("JIGSAW_SESSION_ABSOLUTE_HOURS", default=12)
+SESSION_COOKIE_AGE = JIGSAW_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SESSION_COOKIE_AGE = 8 * 60 * 60
+
+# Every user proves a second factor (TOTP) after the password. Only the embedded default may let
+# the demo accounts skip it; production refuses.
+JIGSAW_DEMO_SKIPS_SECOND_FACTOR = False
+OTP_TOTP_ISSUER = "Jigsaw"
+
+# django-axes: five failures for one username from one address lock it out for 30 minutes.
+AXES_FAILURE_LIMIT = env.int("JIGSAW_SIGN_IN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("JIGSAW_SIGN_IN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "agencies/locked_out.html"
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

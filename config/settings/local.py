@@ -17,3 +17,6 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Demo accounts may skip the second factor here, so the demo starts with a password alone.
+JIGSAW_DEMO_SKIPS_SECOND_FACTOR = env.bool("JIGSAW_DEMO_SKIPS_SECOND_FACTOR", default=True)

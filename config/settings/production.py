@@ -14,6 +14,12 @@ from .base import DATABASES, REDIS_URL, env
 JIGSAW_DEMO_ENABLED = False
 DEBUG = False
 
+if env.bool("JIGSAW_DEMO_SKIPS_SECOND_FACTOR", default=False):
+    raise ImproperlyConfigured(
+        "JIGSAW_DEMO_SKIPS_SECOND_FACTOR is refused in production: every user needs a second factor."
+    )
+JIGSAW_DEMO_SKIPS_SECOND_FACTOR = False
+
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("embedded-default"):
     raise ImproperlyConfigured(

@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The suite proves the second factor as production has it; demo accounts get no exemption here.
+JIGSAW_DEMO_SKIPS_SECOND_FACTOR = False

@@ -4,13 +4,18 @@ import io
 import json
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
+from django.test import RequestFactory
 from django.core.management import CommandError, call_command
 
 from agencies.demo import DEMO_PASSWORD, USERS
 from agencies.models import Agency, Area, Role, RoleGrant, User
 from agencies.passwords import NotDemoPasswordValidator
 from tests.helpers import SHARED
+
+
+def authenticate(**credentials):
+    return django_authenticate(RequestFactory().post("/sign-in"), **credentials)
 
 
 @pytest.fixture

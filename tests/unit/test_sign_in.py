@@ -6,6 +6,9 @@ import re
 
 import pytest
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.helpers import current_code
 
 
 def test_every_page_needs_sign_in(anonymous):
@@ -14,11 +17,17 @@ def test_every_page_needs_sign_in(anonymous):
     assert response["Location"] == "/sign-in?next=/"
 
 
-def test_sign_in_with_the_right_password_reaches_home(anonymous, alice, password):
+def test_right_password_then_second_factor_reaches_home(anonymous, alice, password):
     response = anonymous.post(reverse("sign-in"), {"username": "alice", "password": password}, follow=True)
-    assert response.redirect_chain == [("/", 302)]
+    # the password alone reaches no page: first the authenticator app is set up
+    assert response.redirect_chain == [("/", 302), ("/sign-in/two-factor/set-up?next=/", 302)]
+    assert "Set up your authenticator app" in response.content.decode()
+    device = TOTPDevice.objects.get(user=alice, confirmed=False)
+    response = anonymous.post(
+        "/sign-in/two-factor/set-up?next=/", {"token": current_code(device), "next": "/"}, follow=True
+    )
     page = response.content.decode()
-    assert "Welcome, Test Person" in page or f"Welcome, {alice.get_full_name()}" in page
+    assert f"Welcome, {alice.get_full_name()}" in page
     assert "Practitioner" in page
     assert response.wsgi_request.user == alice
 
