@@ -5,8 +5,8 @@ import json
 
 import pytest
 from django.contrib.auth import authenticate as django_authenticate
-from django.test import RequestFactory
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from agencies.demo import DEMO_PASSWORD, USERS
 from agencies.models import Agency, Area, Role, RoleGrant, User
