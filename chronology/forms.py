@@ -11,8 +11,18 @@ from chronology.selectors import Identifiers
 
 
 class FindChildForm(forms.Form):
-    nhs_number = forms.CharField(label="NHS number", required=False, help_text="10 digits, for example 999 123 4567")
-    upn = forms.CharField(label="Unique pupil number (UPN)", required=False, help_text="13 characters")
+    nhs_number = forms.CharField(
+        label="NHS number",
+        required=False,
+        help_text="10 digits, for example 999 123 4567",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10", "inputmode": "numeric", "spellcheck": "false"}),
+    )
+    upn = forms.CharField(
+        label="Unique pupil number (UPN)",
+        required=False,
+        help_text="13 characters",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-20", "spellcheck": "false"}),
+    )
     given_name = forms.CharField(label="First name", required=False)
     family_name = forms.CharField(label="Last name", required=False)
     dob_day = forms.IntegerField(label="Day", required=False, min_value=1, max_value=31)

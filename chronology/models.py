@@ -36,6 +36,16 @@ class Child(models.Model):
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
+    def age_text_on(self, day: date) -> str:
+        """Age in words: months for a child under two, where months matter."""
+        months = (day.year - self.date_of_birth.year) * 12 + day.month - self.date_of_birth.month
+        if day.day < self.date_of_birth.day:
+            months -= 1
+        if months < 24:
+            return f"{months} month{'s' if months != 1 else ''}"
+        years = months // 12
+        return f"{years} years"
+
     def age_on(self, day: date) -> int:
         years = day.year - self.date_of_birth.year
         if (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day):

@@ -40,7 +40,7 @@ def child_detail(request, child_id: int):
         {
             "child": child,
             "access": access,
-            "age": child.age_on(today),
+            "age": child.age_text_on(today),
             "involvements": involvements,
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
             "can_write": access.can_write,
@@ -203,6 +203,8 @@ def _involvement_for(request, involvement_id: int) -> Involvement:
 @require_http_methods(["GET", "POST"])
 def involvement_end(request, involvement_id: int):
     involvement = _involvement_for(request, involvement_id)
+    if not rules.has_perm("agencies.manage_involvements", request.user, involvement.child):
+        raise PermissionDenied("Only designated and area safeguarding leads end involvements.")
     form = InvolvementEndForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

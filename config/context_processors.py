@@ -1,10 +1,33 @@
 from __future__ import annotations
 
+import rules
 from django.conf import settings
+from django.urls import reverse
 
 
 def jigsaw(request):
     return {
         "service_name": "Jigsaw",
         "demo_enabled": settings.JIGSAW_DEMO_ENABLED,
+        "navigation": _navigation(request),
     }
+
+
+def _navigation(request) -> list[dict]:
+    """The header's links: each shown only to the roles whose page it is."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    items = [("Home", "home", True), ("Find a child", "child-find", True)]
+    items.append(
+        ("Involvements to confirm", "involvements-to-confirm", rules.has_perm("agencies.confirm_involvements", user))
+    )
+    items.append(("Access reviews", "access-reviews", rules.has_perm("agencies.review_exceptional_access", user)))
+    items.append(("Access log", "access-log", rules.has_perm("agencies.view_access_log", user)))
+    items.append(("Administration", "admin:index", user.is_staff))
+    nav = []
+    for label, name, shown in items:
+        if shown:
+            url = reverse(name)
+            nav.append({"label": label, "url": url, "current": request.path == url})
+    return nav

@@ -1,0 +1,118 @@
+"""Every URL the project serves, for every persona: exactly what the access policy allows.
+
+The URLs are discovered from the URL configuration. A URL that is not classified below fails the
+test, so a page added later without a decision about who may reach it cannot land.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import PERSONAS
+
+SIGNED_IN = ["alice", "ann", "bob", "dsl", "lead", "edt", "auditor", "admin"]
+
+
+def discover(resolver=None, namespace: str = "") -> list[tuple[str, list[str]]]:
+    """(name, keyword arguments) of every named URL pattern outside Django admin."""
+    found = []
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += discover(entry, ns)
+        elif isinstance(entry, URLPattern):
+            assert entry.name, f"every URL needs a name: {entry.pattern}"
+            found.append((namespace + entry.name, list(entry.pattern.converters)))
+    return found
+
+
+def everyone(signed_in: int, anonymous: int = 302) -> dict[str, int]:
+    return {**dict.fromkeys(SIGNED_IN, signed_in), "anonymous": anonymous}
+
+
+def only(allowed: dict[str, int], others: int = 404) -> dict[str, int]:
+    return {**everyone(others), **allowed}
+
+
+# What each persona gets on GET. The child is kit (alice works with kit); the involvement is alice's.
+EXPECTED: dict[str, dict[str, int]] = {
+    "healthz": everyone(200, anonymous=200),
+    "sign-in": everyone(302, anonymous=200),
+    "sign-out": everyone(405),
+    "two-factor": everyone(302),
+    "two-factor-set-up": everyone(302),
+    "home": everyone(200),
+    "child-find": everyone(200),
+    "child-claim": everyone(405),
+    "child-break-glass": everyone(405),
+    "child-detail": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "child-audit-open": only({"auditor": 200}),
+    "involvement-add": only({"dsl": 200, "lead": 200, "alice": 403, "edt": 403}),
+    "involvement-end": only({"dsl": 200, "lead": 200, "alice": 403, "edt": 403}),
+    "involvement-confirm": everyone(405),
+    "involvement-renew": everyone(405),
+    "involvements-to-confirm": only({"dsl": 200}),
+    "access-reviews": only({"lead": 200, "auditor": 200}),
+    "access-log": only({"auditor": 200}),
+    "access-log-csv": only({"auditor": 200}),
+}
+
+
+def test_every_url_is_classified():
+    names = {name for name, _ in discover()}
+    assert names == set(EXPECTED), (
+        f"unclassified: {sorted(names - set(EXPECTED))}; stale: {sorted(set(EXPECTED) - names)}"
+    )
+
+
+@pytest.fixture
+def as_persona(request, client_for, kit, settings):
+    settings.REDIS_URL = ""  # /healthz answers for the embedded default here; its own tests cover Redis
+
+    def sign_in(name):
+        if name == "anonymous":
+            return request.getfixturevalue("anonymous")
+        return client_for(request.getfixturevalue(name))
+
+    return sign_in
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(("name", "converters"), discover(), ids=[n for n, _ in discover()])
+def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice, persona, name, converters):
+    client = as_persona(persona)
+    values = {"child_id": kit.pk, "involvement_id": kit.involvements.get(practitioner=alice).pk}
+    url = reverse(name, kwargs={key: values[key] for key in converters})
+    response = client.get(url)
+    assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"
+    if persona == "anonymous" and response.status_code == 302:
+        assert response["Location"].startswith(reverse("sign-in"))
+
+
+def test_administration_holds_no_child_data():
+    registered = {model._meta.label for model in admin.site._registry}
+    assert not registered & {
+        "chronology.Child",
+        "agencies.Involvement",
+        "agencies.AccessLog",
+        "agencies.ExceptionalAccess",
+    }
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_administration_is_for_administrators(as_persona, persona):
+    client = as_persona(persona)
+    urls = [reverse("admin:index")] + [
+        reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry
+    ]
+    for url in urls:
+        response = client.get(url)
+        if persona == "admin":
+            assert response.status_code == 200, url
+        else:
+            assert response.status_code == 302, url
+            assert "/admin/login/" in response["Location"] or response["Location"].startswith(reverse("sign-in"))
