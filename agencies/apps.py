@@ -8,5 +8,5 @@ class AgenciesConfig(AppConfig):
     verbose_name = "Agencies and people"
 
     def ready(self) -> None:
-        # Registers the access policy's rules (object permissions).
-        from agencies import policy  # noqa: F401
+        # Registers the access policy's rules (object permissions) and the sign-in signal receivers.
+        from agencies import policy, signin  # noqa: F401

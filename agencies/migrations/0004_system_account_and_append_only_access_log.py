@@ -22,12 +22,12 @@ DROP TRIGGER IF EXISTS agencies_accesslog_append_only ON agencies_accesslog;
 
 def add_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(TRIGGER_SQL)
+        schema_editor.execute(TRIGGER_SQL, params=None)
 
 
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REVERSE_SQL)
+        schema_editor.execute(REVERSE_SQL, params=None)
 
 
 def add_system_account(apps, schema_editor):

@@ -43,3 +43,25 @@ def browser():
 def screenshot_dir():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def sign_in_as(live_server):
+    """Sign a page in through the real forms: password, then the authenticator code."""
+    from playwright.sync_api import expect
+
+    from tests.factories import TEST_PASSWORD, give_second_factor
+    from tests.helpers import current_code
+
+    def sign_in(page, user):
+        device = give_second_factor(user)
+        page.goto(live_server.url + "/sign-in")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Enter your security code")
+        page.get_by_label("Security code").fill(current_code(device))
+        page.get_by_role("button", name="Continue").click()
+        expect(page).to_have_url(live_server.url + "/")
+
+    return sign_in

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from agencies.models import AgencyKind, Role
 from tests.factories import TEST_PASSWORD, persona
+from tests.helpers import current_code
 
 pytestmark = pytest.mark.external
 
@@ -43,6 +46,13 @@ def test_sign_in_in_a_real_browser(live_server, browser, carol, screenshot_dir, 
     page.get_by_label("Username").fill("carol")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # first sign-in: set up the authenticator app from the key the page shows
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
+    page.screenshot(path=screenshot_dir / f"two-factor-set-up-{'js' if javascript else 'nojs'}.png", full_page=True)
+    device = TOTPDevice.objects.get(user=carol)
+    assert page.locator(".jigsaw-secret").inner_text().replace(" ", "") == base64.b32encode(device.bin_key).decode()
+    page.get_by_label("Security code").fill(current_code(device))
+    page.get_by_role("button", name="Finish setting up").click()
     expect(page).to_have_url(live_server.url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {carol.get_full_name()}")
     page.screenshot(path=screenshot_dir / f"home-{'js' if javascript else 'nojs'}.png", full_page=True)
