@@ -5,7 +5,6 @@ from django.urls import path
 from agencies import signin, views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("sign-in", views.SignInView.as_view(), name="sign-in"),
     path("sign-out", views.SignOutView.as_view(), name="sign-out"),
     path("sign-in/two-factor", signin.two_factor, name="two-factor"),

@@ -28,12 +28,6 @@ class SignOutView(auth_views.LogoutView):
     pass
 
 
-def home(request):
-    user = request.user
-    roles = [grant.get_role_display() for grant in user.role_grants.all()]
-    return render(request, "agencies/home.html", {"roles": roles})
-
-
 def _or_404(fn, **kwargs):
     # Pages for one role only: to anyone else they do not exist.
     try:

@@ -5,6 +5,7 @@ from django.urls import path
 from chronology import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("children/find", views.child_find, name="child-find"),
     path("children/record-information", views.child_claim, name="child-claim"),
     path("children/break-glass", views.child_break_glass, name="child-break-glass"),

@@ -20,6 +20,17 @@ from chronology.forms import AuditOpenForm, BreakGlassForm, FindChildForm, Invol
 from chronology.models import Child
 
 
+def home(request):
+    user = request.user
+    roles = [grant.get_role_display() for grant in user.role_grants.all()]
+    children = selectors.children_readable(actor=user).select_related("area")
+    return render(
+        request,
+        "chronology/home.html",
+        {"roles": roles, "children": children[:50], "children_count": children.count()},
+    )
+
+
 def _child_or_404(request, child_id: int, what: str):
     try:
         return selectors.child_get(

@@ -6,6 +6,7 @@ import logging.config
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import setup_logging
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
@@ -21,6 +22,11 @@ app.steps["worker"].add(DjangoStructLogInitStep)
 HEARTBEAT_INTERVAL_SECONDS = 30
 
 app.conf.beat_schedule = {
+    # Access already stops at the lapse; this records the end on each involvement, once a night.
+    "involvements-lapse": {
+        "task": "agencies.tasks.involvements_lapse",
+        "schedule": crontab(hour=2, minute=15),
+    },
     # Proves end to end that beat, the broker, a worker and the database all work; /healthz reads it.
     "worker-heartbeat": {
         "task": "config.tasks.worker_heartbeat",

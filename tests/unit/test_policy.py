@@ -155,3 +155,13 @@ def test_lists_and_single_reads_agree_for_every_persona_and_child(request, kit, 
         listed = set(Child.objects.filter(policy.readable_children_q(user)).values_list("pk", flat=True))
         single = {c.pk for c in children if policy.access_for(user, c) is not None}
         assert listed == single, name
+
+
+def test_the_nightly_lapse_task_is_scheduled_and_runs(kit, alice, settings):
+    from agencies.tasks import involvements_lapse
+    from config.celery import app
+
+    assert app.conf.beat_schedule["involvements-lapse"]["task"] == involvements_lapse.name
+    later = timezone.now() + datetime.timedelta(days=settings.JIGSAW_INVOLVEMENT_LAPSE_DAYS + 1)
+    with time_machine.travel(later, tick=False):
+        assert involvements_lapse.apply().get() == 1
