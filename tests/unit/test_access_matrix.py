@@ -7,7 +7,7 @@ test, so a page added later without a decision about who may reach it cannot lan
 from __future__ import annotations
 
 import pytest
-from django.contrib import admin
+from django.contrib import admin as admin_site
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conftest import PERSONAS
@@ -93,21 +93,25 @@ def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice
         assert response["Location"].startswith(reverse("sign-in"))
 
 
-def test_administration_holds_no_child_data():
-    registered = {model._meta.label for model in admin.site._registry}
-    assert not registered & {
-        "chronology.Child",
-        "agencies.Involvement",
-        "agencies.AccessLog",
-        "agencies.ExceptionalAccess",
-    }
+def test_administration_holds_no_child_data(client_for, admin, kit):
+    registered = {model._meta.label for model in admin_site.site._registry}
+    assert not registered & {"chronology.Child", "agencies.AccessLog", "agencies.ExceptionalAccess"}
+    client = client_for(admin)
+    involvements = client.get(reverse("admin:agencies_involvement_changelist")).content.decode()
+    one = client.get(reverse("admin:agencies_involvement_change", args=[kit.involvements.get().pk])).content.decode()
+    assert f"record {kit.pk}" in involvements
+    for page in (involvements, one):
+        assert "Kit" not in page and kit.nhs_number not in page
+    assert (
+        client.post(reverse("admin:agencies_involvement_delete", args=[kit.involvements.get().pk])).status_code == 403
+    )
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_administration_is_for_administrators(as_persona, persona):
     client = as_persona(persona)
     urls = [reverse("admin:index")] + [
-        reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry
+        reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin_site.site._registry
     ]
     for url in urls:
         response = client.get(url)
