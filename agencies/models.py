@@ -286,3 +286,39 @@ class AccessLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only: rows are never deleted.")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEntry(models.Model):
+    """One row per write that matters: who recorded, amended, merged or imported what, and when."""
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_entries")
+    action = models.CharField(max_length=60)
+    child = models.ForeignKey("chronology.Child", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    target = models.CharField(max_length=200, blank=True, help_text="What was written, for example 'event 123'.")
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")

@@ -90,7 +90,8 @@ def access_for(user, child, *, now=None) -> Access | None:
         return None
     now = now or timezone.now()
     roles = _roles(user)
-    active = Involvement.objects.active(now=now).filter(child=child)
+    # Involvements with a record merged into this one count for this one.
+    active = Involvement.objects.active(now=now).filter(Q(child=child) | Q(child__merged_into=child))
 
     if user.agency_id and Role.PRACTITIONER in roles:
         own = active.filter(practitioner=user).first()
@@ -127,15 +128,14 @@ def readable_children_q(user, *, now=None) -> Q:
         return Q(pk__in=[])
     now = now or timezone.now()
     roles = _roles(user)
-    active = involvement_active_q(now=now, prefix="involvements__")
     q = Q(pk__in=[])
+    involvement = Q(pk__in=[])
     if user.agency_id and Role.PRACTITIONER in roles:
-        q |= active & (
-            Q(involvements__practitioner=user)
-            | Q(involvements__practitioner__isnull=True, involvements__agency_id=user.agency_id)
-        )
+        involvement |= Q(practitioner=user) | Q(practitioner__isnull=True, agency_id=user.agency_id)
     if user.agency_id and Role.DESIGNATED_SAFEGUARDING_LEAD in roles:
-        q |= active & Q(involvements__agency_id=user.agency_id)
+        involvement |= Q(agency_id=user.agency_id)
+    involved = Involvement.objects.active(now=now).filter(involvement).values("child_id")
+    q |= Q(pk__in=involved) | Q(merged_records__pk__in=involved)
     if user.agency_id and roles & {Role.AREA_SAFEGUARDING_LEAD, Role.EMERGENCY_DUTY_TEAM}:
         q |= Q(area_id=user.agency.area_id)
     openings = ExceptionalAccess.objects.filter(user=user, opened_at__lte=now, expires_at__gt=now)

@@ -1,7 +1,7 @@
-"""The shared child record.
+"""The shared child record: the child, their household, and every agency's dated events.
 
-For now the child alone, enough for the access policy to stand on; events, household and the
-exchange format build on it.
+Events are evidence: never updated, never deleted. A correction is a new event that amends the old
+one, with a reason; both stay readable.
 """
 
 from __future__ import annotations
@@ -10,11 +10,26 @@ from datetime import date
 
 from django.db import models
 
+from chronology import vocabulary as v
+
+NON_MOBILE_UNDER_MONTHS = 6
+
+
+def months_between(born: date, day: date) -> int:
+    months = (day.year - born.year) * 12 + day.month - born.month
+    if day.day < born.day:
+        months -= 1
+    return months
+
 
 class Child(models.Model):
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=v.choices(v.SEX), blank=True)
+    ethnicity = models.CharField(max_length=100, blank=True)
+    religion = models.CharField(max_length=100, blank=True)
+    first_language = models.CharField(max_length=100, blank=True)
     nhs_number = models.CharField(
         max_length=10, blank=True, db_index=True, help_text="10 digits, no spaces. Empty when not known."
     )
@@ -22,6 +37,26 @@ class Child(models.Model):
         "unique pupil number", max_length=13, blank=True, db_index=True, help_text="Empty when not known."
     )
     area = models.ForeignKey("agencies.Area", on_delete=models.PROTECT, related_name="children")
+    setting = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pupils",
+        help_text="The child's school or early years setting.",
+    )
+    not_independently_mobile_recorded = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="As a practitioner recorded it. Empty: derived (every child under 6 months is not mobile).",
+    )
+    young_carer = models.BooleanField(null=True, blank=True)
+    elective_home_education = models.BooleanField(null=True, blank=True)
+    # Fields an exchange document gave that the contract does not name: kept and exported, never dropped.
+    extra = models.JSONField(default=dict, blank=True)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_records"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,24 +65,214 @@ class Child(models.Model):
         indexes = [models.Index(fields=["family_name", "given_name", "date_of_birth"])]
 
     def __str__(self) -> str:
-        return f"{self.given_name} {self.family_name} ({self.date_of_birth:%d %B %Y})"
+        return f"{self.full_name} ({self.date_of_birth:%d %B %Y})"
 
     @property
     def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        return f"{self.given_name} {self.family_name}".strip() or "Name not recorded"
 
     def age_text_on(self, day: date) -> str:
         """Age in words: months for a child under two, where months matter."""
-        months = (day.year - self.date_of_birth.year) * 12 + day.month - self.date_of_birth.month
-        if day.day < self.date_of_birth.day:
-            months -= 1
+        months = months_between(self.date_of_birth, day)
+        if months < 0:
+            return "not yet born"
         if months < 24:
             return f"{months} month{'s' if months != 1 else ''}"
-        years = months // 12
-        return f"{years} years"
+        return f"{months // 12} years"
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.date_of_birth.year
-        if (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day):
-            years -= 1
-        return years
+        return months_between(self.date_of_birth, day) // 12
+
+    def not_independently_mobile_on(self, day: date) -> bool:
+        """What a practitioner recorded; otherwise every baby under 6 months is not independently mobile."""
+        if self.not_independently_mobile_recorded is not None:
+            return self.not_independently_mobile_recorded
+        return months_between(self.date_of_birth, day) < NON_MOBILE_UNDER_MONTHS
+
+
+class ChildAlias(models.Model):
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="aliases")
+    given_name = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=200, blank=True, help_text="For example: previous name, known as.")
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class ChildIdentifier(models.Model):
+    """One sending system's record of the child: `source` + `ref`, and the child object as it came."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="identifiers")
+    source = models.CharField(max_length=64)
+    ref = models.CharField(max_length=200)
+    record = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "ref"], name="unique_child_identifier")]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.ref}"
+
+
+class Address(models.Model):
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="addresses")
+    address = models.TextField()
+    postcode = models.CharField(max_length=10, blank=True)
+    area = models.ForeignKey("agencies.Area", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    area_name = models.CharField(max_length=200, blank=True, help_text="When the area is not on the platform.")
+    moved_in = models.DateField(null=True, blank=True)
+    moved_out = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-moved_in"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return self.address.splitlines()[0] if self.address else self.postcode
+
+    @property
+    def area_label(self) -> str:
+        return self.area.name if self.area_id else self.area_name
+
+
+class Person(models.Model):
+    """A household member or significant adult: the men in the household must be visible too."""
+
+    source = models.CharField(max_length=64)
+    ref = models.CharField(max_length=200)
+    role = models.CharField(max_length=30, choices=v.choices(v.PERSON_ROLES))
+    given_name = models.CharField(max_length=200, blank=True)
+    family_name = models.CharField(max_length=200, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    relationship = models.CharField(
+        max_length=200, blank=True, help_text="In plain words, for example 'mother's partner, visits most days'."
+    )
+    factors = models.JSONField(default=list, blank=True, help_text="Factor codes that describe this person.")
+    children = models.ManyToManyField(Child, related_name="people", blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["role", "family_name", "given_name"]
+        constraints = [models.UniqueConstraint(fields=["source", "ref"], name="unique_person_ref")]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        name = f"{self.given_name} {self.family_name}".strip() or "Name not recorded"
+        return f"{name} ({self.get_role_display()})"
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Chronology events are evidence: they are never updated. Record an amendment.")
+
+    def delete(self):
+        raise PermissionError("Chronology events are evidence: they are never deleted.")
+
+
+class Event(models.Model):
+    """One dated piece of the jigsaw from one agency. Append-only."""
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="events")
+    source_system = models.CharField(max_length=64, help_text="The sending system ('jigsaw' when recorded here).")
+    ref = models.CharField(max_length=200)
+    occurred_on = models.DateField()
+    date_precision = models.CharField(max_length=5, choices=v.choices(v.DATE_PRECISION), default="day")
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="events")
+    type = models.CharField(max_length=40, choices=v.choices(v.EVENT_TYPES))
+    factors = models.JSONField(default=list, blank=True)
+    summary = models.TextField()
+    action_taken = models.TextField(blank=True)
+    child_seen = models.BooleanField(null=True, blank=True)
+    child_seen_alone = models.BooleanField(null=True, blank=True)
+    child_voice = models.TextField(blank=True)
+    information_source = models.CharField(
+        max_length=20, choices=v.choices(v.INFORMATION_SOURCES), default="practitioner"
+    )
+    verified = models.CharField(max_length=20, choices=v.choices(v.VERIFICATION), default="unverified")
+    significant = models.BooleanField(default=False)
+    sharing = models.CharField(max_length=20, choices=v.choices(v.SHARING), default="all")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.CharField(max_length=200, blank=True, help_text="Name and role, as the sender knows them.")
+    recorded_by_user = models.ForeignKey(
+        "agencies.User", on_delete=models.PROTECT, null=True, blank=True, related_name="recorded_events"
+    )
+    amends = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="amendments")
+    amendment_reason = models.TextField(blank=True)
+    amendment_kind = models.CharField(max_length=20, choices=v.choices(v.AMENDMENT_KINDS), blank=True)
+    people = models.ManyToManyField(Person, related_name="events", blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    # Which fields the sender gave: an absent field means "not known", and export gives back only these.
+    given_fields = models.JSONField(default=list, blank=True)
+    stored_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_on", "recorded_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["source_system", "ref"], name="unique_event_ref")]
+        indexes = [
+            models.Index(fields=["child", "occurred_on", "recorded_at"]),
+            models.Index(fields=["child", "agency"]),
+            models.Index(fields=["child", "type"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_on} {self.get_type_display()} ({self.source_system}:{self.ref})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Chronology events are evidence: they are never updated. Record an amendment.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Chronology events are evidence: they are never deleted.")
+
+    @property
+    def factor_words(self) -> list[str]:
+        return v.factor_words(self.factors)
+
+    @property
+    def is_filed_in_error(self) -> bool:
+        return self.amendment_kind == "filed_in_error"
+
+
+class MatchCandidate(models.Model):
+    """A likely duplicate (similar name, same date of birth) for a safeguarding lead to confirm or reject."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        CONFIRMED = "confirmed", "Same child: merged"
+        REJECTED = "rejected", "Different children"
+
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    candidate = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    found_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey("agencies.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-found_at"]
+        constraints = [models.UniqueConstraint(fields=["child", "candidate"], name="unique_match_pair")]
+
+
+class MergeRecord(models.Model):
+    """A merge of two records of the same child, and its undoing. Events are never moved or rewritten."""
+
+    merged = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    surviving = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="+")
+    merged_by = models.ForeignKey("agencies.User", on_delete=models.PROTECT, related_name="+")
+    merged_at = models.DateTimeField()
+    reason = models.TextField()
+    unmerged_by = models.ForeignKey("agencies.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    unmerged_at = models.DateTimeField(null=True, blank=True)
+    unmerge_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-merged_at"]

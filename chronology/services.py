@@ -1,0 +1,263 @@
+"""Writes to the chronology. Every entry point (browser, API, import) goes through here.
+
+`event_problems` holds the rules every event must meet, wherever it comes from; `event_nudges` the
+prompts the browser form adds where reviews found recording failures; `event_record` checks the
+actor may write for the child, stores the event, its audit entry and announces it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import structlog
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agencies import policy
+from agencies.models import Agency, AuditEntry, Involvement, Role, User
+from chronology import signals
+from chronology import vocabulary as v
+from chronology.models import Child, Event, Person, months_between
+
+log = structlog.get_logger(__name__)
+
+JIGSAW_SOURCE = "jigsaw"
+DNA_MIN_AGE_YEARS = 13
+
+# Every field of an event the contract names, by its name in the contract.
+CONTRACT_EVENT_FIELDS = [
+    "ref", "child", "occurred_on", "date_precision", "agency", "type", "factors", "summary", "action_taken",
+    "child_seen", "child_seen_alone", "child_voice", "source", "verified", "significant", "sharing",
+    "recorded_at", "recorded_by", "amends", "amendment_reason", "amendment_kind", "people", "details",
+]
+
+
+@dataclass
+class EventInput:
+    occurred_on: date
+    agency: Agency
+    type: str
+    summary: str
+    date_precision: str = "day"
+    factors: list[str] = field(default_factory=list)
+    action_taken: str = ""
+    child_seen: bool | None = None
+    child_seen_alone: bool | None = None
+    child_voice: str = ""
+    information_source: str = "practitioner"
+    verified: str = "unverified"
+    significant: bool = False
+    sharing: str = "all"
+    details: dict = field(default_factory=dict)
+    people: list[Person] = field(default_factory=list)
+    amends: Event | None = None
+    amendment_reason: str = ""
+    amendment_kind: str = ""
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def record_group(child: Child) -> list[int]:
+    """The ids of this child's record and of every record merged into it."""
+    return [child.pk, *Child.objects.filter(merged_into=child).values_list("pk", flat=True)]
+
+
+def event_problems(data: EventInput, *, child: Child, today: date | None = None) -> dict[str, list[str]]:
+    """The rules every event meets, from any entry point. Field name -> messages."""
+    today = today or timezone.localdate()
+    problems: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        problems.setdefault(name, []).append(message)
+
+    if data.type not in v.EVENT_TYPES:
+        add("type", f"unknown type '{data.type}'")
+    unknown = [code for code in data.factors if code not in v.FACTORS]
+    if unknown:
+        add("factors", f"unknown factor code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    if len(set(data.factors)) != len(data.factors):
+        add("factors", "a factor code is given twice")
+    if data.occurred_on > today:
+        add("occurred_on", "The date must be today or in the past")
+    if data.date_precision not in v.DATE_PRECISION:
+        add("date_precision", f"unknown date precision '{data.date_precision}'")
+    if not data.summary.strip():
+        add("summary", "Enter what happened")
+    if data.child_seen_alone and data.child_seen is False:
+        add("child_seen_alone", "The child cannot have been seen alone if they were not seen")
+    if data.information_source not in v.INFORMATION_SOURCES:
+        add("source", f"unknown source '{data.information_source}'")
+    if data.verified not in v.VERIFICATION:
+        add("verified", f"unknown verification '{data.verified}'")
+    if data.sharing not in v.SHARING:
+        add("sharing", f"unknown sharing '{data.sharing}'")
+    if data.amends is not None:
+        if data.amends.child_id not in record_group(child) and data.amends.child_id != child.pk:
+            add("amends", "An amendment must be recorded on the same child as the entry it corrects")
+        if not data.amendment_reason.strip():
+            add("amendment_reason", "Enter why the entry is being amended")
+        if data.amendment_kind and data.amendment_kind not in v.AMENDMENT_KINDS:
+            add("amendment_kind", f"unknown amendment kind '{data.amendment_kind}'")
+    elif data.amendment_reason or data.amendment_kind:
+        add("amends", "An amendment reason or kind needs the entry it amends")
+    return problems
+
+
+VAGUE_SUMMARY = re.compile(
+    r"^\W*(no (concerns?|issues?|problems?)( noted| raised| identified)?|n/?a|nfa|all (fine|ok|well)|fine|ok(ay)?"
+    r"|appeared (fine|well|ok|happy)|seemed (fine|well|ok|happy)|well|happy|as (usual|before)|nothing to report"
+    r"|[A-Z]{1,3}(\s*[,/&+]\s*[A-Z]{1,3})*)\W*$",
+    re.IGNORECASE,
+)
+
+
+def summary_is_vague(summary: str) -> bool:
+    text = summary.strip()
+    return bool(VAGUE_SUMMARY.match(text)) or (len(text) < 25 and bool(re.match(r"^[A-Z]{1,3}\b", text)))
+
+
+@dataclass(frozen=True)
+class Nudge:
+    field: str
+    message: str
+    confirm: str = ""  # the name of the confirmation that lets the practitioner go on, if any
+
+
+def event_nudges(data: EventInput, *, child: Child, confirmed: set[str]) -> list[Nudge]:
+    """Prompts where reviews found recording failures. Each holds the form until met or confirmed."""
+    nudges = []
+    age_years = months_between(child.date_of_birth, data.occurred_on) // 12
+    if data.type == "did_not_attend" and age_years < DNA_MIN_AGE_YEARS:
+        nudges.append(Nudge(
+            "type",
+            f"{child.given_name or 'The child'} was {age_years} then: a child under {DNA_MIN_AGE_YEARS} cannot take "
+            "themselves to an appointment. Record 'Was not brought': the adult responsible did not bring them.",
+        ))
+    if data.type == "did_not_attend" and age_years >= DNA_MIN_AGE_YEARS and "attend_alone" not in confirmed:
+        nudges.append(Nudge(
+            "type",
+            "Confirm the young person was expected to attend this appointment alone. If an adult was to bring them, "
+            "record 'Was not brought'.",
+            confirm="attend_alone",
+        ))
+    if data.child_seen and not data.child_voice.strip():
+        nudges.append(Nudge(
+            "child_voice",
+            "You saw the child: record what they said or showed of their daily life. Reviews keep finding the "
+            "child's voice missing from records. If they could not say, write what you observed.",
+        ))
+    if summary_is_vague(data.summary) and "vague_summary" not in confirmed:
+        nudges.append(Nudge(
+            "summary",
+            "This summary may not tell the next reader what happened. Say what you saw and heard, explicitly "
+            "('no concerns' and initials hide the picture). Confirm below if it already does.",
+            confirm="vague_summary",
+        ))
+    return nudges
+
+
+def _may_write(actor: User, child: Child) -> policy.Access:
+    access = policy.access_for(actor, child)
+    if access is None:
+        raise Child.DoesNotExist
+    if not access.can_write:
+        raise PermissionDenied("You can read this record but not record information on it.")
+    return access
+
+
+def _may_amend(actor: User, original: Event) -> None:
+    if policy.is_system(actor):
+        return
+    roles = actor.role_codes()
+    if original.agency_id == actor.agency_id or Role.AREA_SAFEGUARDING_LEAD in roles:
+        return
+    raise PermissionDenied("Only the recording agency or a safeguarding lead for the area amends this entry.")
+
+
+def _recorded_by(actor: User) -> str:
+    parts = [actor.get_full_name() or actor.username]
+    if actor.job_title:
+        parts.append(actor.job_title)
+    if actor.agency_id:
+        parts.append(actor.agency.name)
+    return ", ".join(parts)
+
+
+def event_record(*, actor: User, child: Child, data: EventInput) -> Event:
+    """Record one event on `child` as `actor`, who must be allowed to write for the child.
+
+    Raises `Child.DoesNotExist` when the child does not exist for the actor, `PermissionDenied` when
+    they may read but not write, and `ValidationError` (field -> messages) when a rule is broken.
+    Nothing is written unless everything is.
+    """
+    with transaction.atomic():
+        child = Child.objects.select_for_update().get(pk=child.pk)
+        access = _may_write(actor, child)
+        if not policy.is_system(actor) and data.agency.pk != actor.agency_id:
+            raise PermissionDenied("You record information for your own agency only.")
+        if data.amends is not None:
+            _may_amend(actor, data.amends)
+        problems = event_problems(data, child=child)
+        if problems:
+            raise ValidationError(problems)
+        now = timezone.now()
+        event = Event.objects.create(
+            child=child,
+            source_system=JIGSAW_SOURCE,
+            ref=f"j-{uuid.uuid4().hex}",
+            occurred_on=data.occurred_on,
+            date_precision=data.date_precision,
+            agency=data.agency,
+            type=data.type,
+            factors=list(data.factors),
+            summary=data.summary.strip(),
+            action_taken=data.action_taken.strip(),
+            child_seen=data.child_seen,
+            child_seen_alone=data.child_seen_alone,
+            child_voice=data.child_voice.strip(),
+            information_source=data.information_source,
+            verified=data.verified,
+            significant=data.significant,
+            sharing=data.sharing,
+            recorded_at=now,
+            recorded_by=data.recorded_by or _recorded_by(actor),
+            recorded_by_user=None if policy.is_system(actor) else actor,
+            amends=data.amends,
+            amendment_reason=data.amendment_reason.strip(),
+            amendment_kind=(data.amendment_kind or "correction") if data.amends else "",
+            details=dict(data.details),
+            extra=dict(data.extra),
+            given_fields=list(CONTRACT_EVENT_FIELDS),
+        )
+        if data.people:
+            event.people.set(data.people)
+        AuditEntry.objects.create(
+            at=now,
+            user=actor,
+            action="event_amended" if data.amends else "event_recorded",
+            child=child,
+            target=f"event {event.pk}",
+            detail={"type": event.type, "amends": data.amends.pk if data.amends else None},
+        )
+        if access.involvement is not None:
+            Involvement.objects.filter(pk=access.involvement.pk).update(last_activity_at=now)
+        signals.events_written.send(sender=Event, child_ids=[child.pk], actor=actor)
+        transaction.on_commit(lambda: signals.events_recorded.send(sender=Event, child_ids=[child.pk], actor=actor))
+    log.info("event_recorded", event=event.pk, child=child.pk, actor=actor.pk, amends=getattr(data.amends, "pk", None))
+    return event
+
+
+def superseded_ids(event_ids) -> set[int]:
+    """Which of these events a later entry amends."""
+    return set(Event.objects.filter(amends_id__in=list(event_ids)).values_list("amends_id", flat=True))
+
+
+def filed_in_error_q() -> Q:
+    """Events taken off the chronology: filed-in-error amendments and the entries they withdraw."""
+    return Q(amendment_kind="filed_in_error") | Q(amendments__amendment_kind="filed_in_error")
