@@ -7,6 +7,7 @@ from django import forms
 from stdnum.gb import upn as upn_checker
 
 from agencies.models import Agency, InvolvementReason, User
+from chronology import vocabulary as v
 from chronology.selectors import Identifiers
 
 
@@ -129,3 +130,226 @@ class InvolvementEndForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Enter why the involvement is ending"},
     )
+
+
+YES_NO_UNKNOWN = [("yes", "Yes"), ("no", "No"), ("", "Not applicable or not known")]
+
+
+def _tristate(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class EventForm(forms.Form):
+    """Logging an event: what happened, to whom, seen or not, in the child's words, shared how."""
+
+    type = forms.ChoiceField(
+        label="What kind of event is this?",
+        choices=[("", "Choose a type")] + [(g, list(items)) for g, items in v.EVENT_TYPE_GROUPS.items()],
+        error_messages={"required": "Choose what kind of event this is"},
+    )
+    occurred_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
+    occurred_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
+    occurred_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
+    factors = forms.MultipleChoiceField(choices=v.choices(v.FACTORS), required=False, label="What does it show?")
+    child_seen = forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label="Was the child seen?")
+    child_seen_alone = forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label="Was the child seen alone?")
+    child_voice = forms.CharField(
+        label="The child's voice",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the child said or showed of their daily life, in their words where you can.",
+    )
+    information_source = forms.ChoiceField(
+        label="Where did the information come from?", choices=v.choices(v.INFORMATION_SOURCES), initial="practitioner"
+    )
+    verified = forms.ChoiceField(
+        label="Has it been checked with another source?", choices=v.choices(v.VERIFICATION), initial="unverified"
+    )
+    summary = forms.CharField(
+        label="What happened",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Say explicitly what you saw and heard, so that anyone reading it later understands.",
+        error_messages={"required": "Enter what happened"},
+    )
+    action_taken = forms.CharField(label="What you did", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    significant = forms.BooleanField(label="This is significant for the child", required=False)
+    sharing = forms.ChoiceField(label="Who may read it?", choices=v.choices(v.SHARING), initial="all")
+    # Details that the thresholds read, asked only where they apply.
+    injury_kind = forms.ChoiceField(
+        label="Kind of injury", choices=[("", "Not an injury"), *v.choices(v.INJURY_KINDS)], required=False
+    )
+    injury_site = forms.CharField(label="Where on the body", required=False)
+    explanation_consistent = forms.ChoiceField(
+        label="Is the explanation consistent with the injury?", choices=YES_NO_UNKNOWN, required=False
+    )
+    delay_hours = forms.DecimalField(label="Hours before it was presented", required=False, min_value=0)
+    weapon = forms.BooleanField(label="A weapon was used", required=False)
+    strangulation = forms.BooleanField(label="Strangulation or choking", required=False)
+    threats_to_kill = forms.BooleanField(label="Threats to kill", required=False)
+    dash_score = forms.IntegerField(label="DASH score (ticks, 0 to 24)", required=False, min_value=0, max_value=24)
+    returned_on_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
+    returned_on_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
+    returned_on_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
+    outcome = forms.ChoiceField(
+        label="Outcome", choices=[("", "No outcome recorded"), *v.choices(v.OUTCOMES)], required=False
+    )
+    plan = forms.ChoiceField(label="Plan", choices=[("", "No plan"), *v.choices(v.PLANS)], required=False)
+    category = forms.ChoiceField(
+        label="Category of abuse", choices=[("", "None"), *v.choices(v.CATEGORIES)], required=False
+    )
+    # Confirmations the nudges ask for.
+    confirm_attend_alone = forms.BooleanField(
+        label="The young person was expected to attend this appointment alone", required=False
+    )
+    confirm_vague_summary = forms.BooleanField(label="I have checked: this summary says what happened", required=False)
+
+    def __init__(self, *args, child, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.child = child
+
+    def _date(self, prefix: str, label: str, *, required: bool) -> date | None:
+        parts = [self.cleaned_data.get(f"{prefix}_{p}") for p in ("day", "month", "year")]
+        if all(p is None for p in parts):
+            if required:
+                self.add_error(f"{prefix}_day", f"Enter the date {label}")
+            return None
+        if None in parts:
+            self.add_error(f"{prefix}_day", f"The date {label} must include a day, month and year")
+            return None
+        try:
+            return date(parts[2], parts[1], parts[0])
+        except ValueError:
+            self.add_error(f"{prefix}_day", f"The date {label} must be a real date")
+            return None
+
+    def clean(self):
+        data = super().clean()
+        data["occurred_on"] = self._date("occurred", "it happened", required=True)
+        data["returned_on"] = self._date("returned_on", "the child returned", required=False)
+        return data
+
+    def details(self) -> dict:
+        data = self.cleaned_data
+        details: dict = {}
+        if data.get("injury_kind"):
+            details["injury_kind"] = data["injury_kind"]
+            if data.get("injury_site"):
+                details["injury_site"] = data["injury_site"].strip()
+            consistent = _tristate(data.get("explanation_consistent", ""))
+            if consistent is not None:
+                details["explanation_consistent"] = consistent
+            if data.get("delay_hours") is not None:
+                details["delay_hours"] = float(data["delay_hours"])
+        for flag in ("weapon", "strangulation", "threats_to_kill"):
+            if data.get(flag):
+                details[flag] = True
+        if data.get("dash_score") is not None:
+            details["dash_score"] = data["dash_score"]
+        if data.get("returned_on"):
+            details["returned_on"] = data["returned_on"].isoformat()
+        for key in ("outcome", "plan", "category"):
+            if data.get(key):
+                details[key] = data[key]
+        if data.get("confirm_attend_alone"):
+            details["expected_to_attend_alone"] = True
+        return details
+
+    def event_input(self, *, agency, amends=None, amendment_reason: str = "", amendment_kind: str = ""):
+        from chronology.services import EventInput
+
+        data = self.cleaned_data
+        return EventInput(
+            occurred_on=data["occurred_on"],
+            agency=agency,
+            type=data["type"],
+            summary=data["summary"],
+            factors=list(data.get("factors") or []),
+            action_taken=data.get("action_taken", ""),
+            child_seen=_tristate(data.get("child_seen", "")),
+            child_seen_alone=_tristate(data.get("child_seen_alone", "")),
+            child_voice=data.get("child_voice", ""),
+            information_source=data["information_source"],
+            verified=data["verified"],
+            significant=bool(data.get("significant")),
+            sharing=data["sharing"],
+            details=self.details(),
+            amends=amends,
+            amendment_reason=amendment_reason,
+            amendment_kind=amendment_kind,
+        )
+
+    def confirmations(self) -> set[str]:
+        done = set()
+        if self.cleaned_data.get("confirm_attend_alone"):
+            done.add("attend_alone")
+        if self.cleaned_data.get("confirm_vague_summary"):
+            done.add("vague_summary")
+        return done
+
+
+class AmendmentForm(EventForm):
+    amendment_kind = forms.ChoiceField(
+        label="What kind of amendment is this?",
+        choices=v.choices(v.AMENDMENT_KINDS),
+        widget=forms.RadioSelect,
+        initial="correction",
+    )
+    amendment_reason = forms.CharField(
+        label="Why are you amending the entry?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The original stays readable beside your amendment.",
+        error_messages={"required": "Enter why you are amending the entry"},
+    )
+
+
+def initial_from_event(event) -> dict:
+    d = event.details or {}
+    tri = {True: "yes", False: "no", None: ""}
+    initial = {
+        "type": event.type,
+        "occurred_day": event.occurred_on.day,
+        "occurred_month": event.occurred_on.month,
+        "occurred_year": event.occurred_on.year,
+        "factors": list(event.factors),
+        "child_seen": tri[event.child_seen],
+        "child_seen_alone": tri[event.child_seen_alone],
+        "child_voice": event.child_voice,
+        "information_source": event.information_source,
+        "verified": event.verified,
+        "summary": event.summary,
+        "action_taken": event.action_taken,
+        "significant": event.significant,
+        "sharing": event.sharing,
+        "injury_kind": d.get("injury_kind", ""),
+        "injury_site": d.get("injury_site", ""),
+        "explanation_consistent": tri.get(d.get("explanation_consistent"), ""),
+        "delay_hours": d.get("delay_hours"),
+        "weapon": bool(d.get("weapon")),
+        "strangulation": bool(d.get("strangulation")),
+        "threats_to_kill": bool(d.get("threats_to_kill")),
+        "dash_score": d.get("dash_score"),
+        "outcome": d.get("outcome", ""),
+        "plan": d.get("plan", ""),
+        "category": d.get("category", ""),
+    }
+    if d.get("returned_on"):
+        returned = date.fromisoformat(d["returned_on"])
+        initial.update(returned_on_day=returned.day, returned_on_month=returned.month, returned_on_year=returned.year)
+    return initial
+
+
+class ChronologyFilterForm(forms.Form):
+    agency = forms.MultipleChoiceField(required=False, label="Agency", widget=forms.CheckboxSelectMultiple)
+    type = forms.MultipleChoiceField(choices=v.choices(v.EVENT_TYPES), required=False, label="Type")
+    factor = forms.MultipleChoiceField(choices=v.choices(v.FACTORS), required=False, label="Factor")
+    date_from = forms.DateField(
+        required=False, label="From", input_formats=["%Y-%m-%d", "%d/%m/%Y"], help_text="For example, 2024-03-27"
+    )
+    date_to = forms.DateField(
+        required=False, label="To", input_formats=["%Y-%m-%d", "%d/%m/%Y"], help_text="For example, 2025-03-27"
+    )
+    significant = forms.BooleanField(required=False, label="Significant entries only")
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = [(str(a.pk), a.name) for a in agencies]

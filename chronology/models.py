@@ -261,6 +261,9 @@ class MatchCandidate(models.Model):
         ordering = ["-found_at"]
         constraints = [models.UniqueConstraint(fields=["child", "candidate"], name="unique_match_pair")]
 
+    def __str__(self) -> str:
+        return f"Possible match: record {self.child_id} and record {self.candidate_id} ({self.get_status_display()})"
+
 
 class MergeRecord(models.Model):
     """A merge of two records of the same child, and its undoing. Events are never moved or rewritten."""
@@ -276,3 +279,6 @@ class MergeRecord(models.Model):
 
     class Meta:
         ordering = ["-merged_at"]
+
+    def __str__(self) -> str:
+        return f"Record {self.merged_id} merged into record {self.surviving_id}"

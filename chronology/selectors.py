@@ -14,9 +14,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from agencies import policy
-from agencies.models import AccessBasis, Involvement
+from agencies.models import AccessBasis, Agency, Involvement
 from agencies.services import Origin, access_log_record
-from chronology.models import Child
+from chronology import visibility
+from chronology.models import Child, Event
 
 
 def children_readable(*, actor) -> QuerySet[Child]:
@@ -114,3 +115,183 @@ def child_matching_one(*, actor, identifiers: Identifiers, child_id: int, origin
         if match.child.pk == child_id:
             return match.child
     raise Child.DoesNotExist
+
+
+# --- the chronology -------------------------------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ChronologyFilters:
+    agencies: tuple[int, ...] = ()
+    types: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    significant_only: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.agencies or self.types or self.factors or self.date_from or self.date_to or self.significant_only
+        )
+
+
+@dataclass
+class EntryView:
+    event: Event
+    view: str  # visibility.FULL or visibility.PLACEHOLDER
+    superseded: bool
+    filed_in_error: bool
+    amendments: list
+
+
+@dataclass
+class Chronology:
+    entries: list[EntryView]
+    page: object
+    total: int
+    timeline: list[tuple]
+    shows_filed_in_error: bool
+
+
+def _visible_events(actor, child: Child):
+    from chronology.services import filed_in_error_q
+
+    ids = record_ids(child)
+    events = Event.objects.filter(child_id__in=ids)
+    shows_withdrawn = visibility.sees_filed_in_error(actor)
+    if not shows_withdrawn:
+        events = events.exclude(pk__in=Event.objects.filter(child_id__in=ids).filter(filed_in_error_q()).values("pk"))
+    return events, shows_withdrawn
+
+
+def _filtered(events, filters: ChronologyFilters):
+    if filters.agencies:
+        events = events.filter(agency_id__in=filters.agencies)
+    if filters.types:
+        events = events.filter(type__in=filters.types)
+    if filters.date_from:
+        events = events.filter(occurred_on__gte=filters.date_from)
+    if filters.date_to:
+        events = events.filter(occurred_on__lte=filters.date_to)
+    if filters.significant_only:
+        events = events.filter(significant=True)
+    if filters.factors:
+        # JSON list containment differs between databases; ids of matching events keep it portable.
+        wanted = set(filters.factors)
+        matching = [pk for pk, codes in events.values_list("pk", "factors") if wanted & set(codes or [])]
+        events = events.filter(pk__in=matching)
+    return events
+
+
+def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_number) -> Chronology:
+    """One page of the child's chronology as `actor` may see it. The caller has checked access."""
+    from django.core.paginator import Paginator
+
+    from chronology.services import superseded_ids
+
+    events, shows_withdrawn = _visible_events(actor, child)
+    filtered = _filtered(events, filters)
+    timeline = list(filtered.order_by("occurred_on").values_list("occurred_on", "agency_id", "significant", "type"))
+    ordered = filtered.select_related("agency", "amends").order_by("occurred_on", "recorded_at", "pk")
+    paginator = Paginator(ordered, PAGE_SIZE)
+    paginator.count = len(timeline)  # already counted: spare the database a COUNT
+    page = paginator.get_page(page_number)
+    page_events = list(page.object_list)
+    ids = [e.pk for e in page_events]
+    amendments: dict[int, list] = {}
+    for amendment in Event.objects.filter(amends_id__in=ids).select_related("agency").order_by("recorded_at"):
+        amendments.setdefault(amendment.amends_id, []).append(amendment)
+    superseded = superseded_ids(ids) if amendments else set()
+    withdrawn = {e.pk for e in page_events if e.is_filed_in_error} | {
+        a.amends_id for group in amendments.values() for a in group if a.is_filed_in_error
+    }
+    entries = [
+        EntryView(
+            event=e,
+            view=visibility.event_view(actor, e),
+            superseded=e.pk in superseded,
+            filed_in_error=e.pk in withdrawn,
+            amendments=amendments.get(e.pk, []),
+        )
+        for e in page_events
+    ]
+    return Chronology(
+        entries=entries,
+        page=page,
+        total=len(timeline),
+        timeline=timeline,
+        shows_filed_in_error=shows_withdrawn,
+    )
+
+
+def record_ids(child: Child) -> list[int]:
+    """This record and every record merged into it."""
+    return [child.pk, *Child.objects.filter(merged_into=child).values_list("pk", flat=True)]
+
+
+def chronology_agencies(*, actor, child: Child) -> list[Agency]:
+    """The agencies with entries on the child's chronology, for the filters and the timeline's lanes."""
+    events, _ = _visible_events(actor, child)
+    return list(Agency.objects.filter(pk__in=events.values("agency_id")).order_by("name"))
+
+
+@dataclass
+class KeyFacts:
+    age: str
+    not_independently_mobile: bool
+    mobility_derived: bool
+    plans: list[str]
+    involvements: list
+    household: list
+    addresses: list
+    aliases: list
+    identifiers: list
+
+
+def _current_plans(ids: list[int]) -> list[str]:
+    from chronology import vocabulary as v
+
+    current: dict[str, date] = {}
+    rows = Event.objects.filter(child_id__in=ids, type__in=["plan_start", "plan_end"]).order_by("occurred_on", "pk")
+    for kind, details, occurred_on in rows.values_list("type", "details", "occurred_on"):
+        plan = (details or {}).get("plan")
+        if not plan:
+            continue
+        if kind == "plan_start":
+            current[plan] = occurred_on
+        else:
+            current.pop(plan, None)
+    return [f"{v.PLANS.get(plan, plan)} since {since:%-d %B %Y}" for plan, since in current.items()]
+
+
+def child_key_facts(*, actor, child: Child, today: date) -> KeyFacts:
+    """The facts on top of the chronology. The caller has checked access and logged the read."""
+    from chronology.models import Address, ChildAlias, ChildIdentifier, Person
+
+    ids = record_ids(child)
+    involvements = list(
+        Involvement.objects.active()
+        .filter(child_id__in=ids)
+        .select_related("agency", "practitioner")
+        .order_by("agency__name", "practitioner__last_name")
+    )
+    # Moves across borders show: each address knows whether its area differs from the one before it.
+    addresses = list(Address.objects.filter(child_id__in=ids).select_related("area").order_by("moved_in", "pk"))
+    previous = None
+    for address in addresses:
+        address.crossed_border = previous is not None and address.area_label != previous
+        previous = address.area_label
+    return KeyFacts(
+        age=child.age_text_on(today),
+        not_independently_mobile=child.not_independently_mobile_on(today),
+        mobility_derived=child.not_independently_mobile_recorded is None,
+        plans=_current_plans(ids),
+        involvements=involvements,
+        household=list(Person.objects.filter(children__in=ids).distinct().order_by("role", "family_name")),
+        addresses=list(reversed(addresses)),
+        aliases=list(ChildAlias.objects.filter(child_id__in=ids)),
+        identifiers=list(ChildIdentifier.objects.filter(child_id__in=ids).order_by("source", "ref")),
+    )

@@ -31,9 +31,29 @@ DNA_MIN_AGE_YEARS = 13
 
 # Every field of an event the contract names, by its name in the contract.
 CONTRACT_EVENT_FIELDS = [
-    "ref", "child", "occurred_on", "date_precision", "agency", "type", "factors", "summary", "action_taken",
-    "child_seen", "child_seen_alone", "child_voice", "source", "verified", "significant", "sharing",
-    "recorded_at", "recorded_by", "amends", "amendment_reason", "amendment_kind", "people", "details",
+    "ref",
+    "child",
+    "occurred_on",
+    "date_precision",
+    "agency",
+    "type",
+    "factors",
+    "summary",
+    "action_taken",
+    "child_seen",
+    "child_seen_alone",
+    "child_voice",
+    "source",
+    "verified",
+    "significant",
+    "sharing",
+    "recorded_at",
+    "recorded_by",
+    "amends",
+    "amendment_reason",
+    "amendment_kind",
+    "people",
+    "details",
 ]
 
 
@@ -134,31 +154,40 @@ def event_nudges(data: EventInput, *, child: Child, confirmed: set[str]) -> list
     nudges = []
     age_years = months_between(child.date_of_birth, data.occurred_on) // 12
     if data.type == "did_not_attend" and age_years < DNA_MIN_AGE_YEARS:
-        nudges.append(Nudge(
-            "type",
-            f"{child.given_name or 'The child'} was {age_years} then: a child under {DNA_MIN_AGE_YEARS} cannot take "
-            "themselves to an appointment. Record 'Was not brought': the adult responsible did not bring them.",
-        ))
+        nudges.append(
+            Nudge(
+                "type",
+                f"{child.given_name or 'The child'} was {age_years} then: a child under {DNA_MIN_AGE_YEARS} "
+                "cannot take themselves to an appointment. "
+                "Record 'Was not brought': the adult responsible did not bring them.",
+            )
+        )
     if data.type == "did_not_attend" and age_years >= DNA_MIN_AGE_YEARS and "attend_alone" not in confirmed:
-        nudges.append(Nudge(
-            "type",
-            "Confirm the young person was expected to attend this appointment alone. If an adult was to bring them, "
-            "record 'Was not brought'.",
-            confirm="attend_alone",
-        ))
+        nudges.append(
+            Nudge(
+                "type",
+                "Confirm the young person was expected to attend this appointment alone. "
+                "If an adult was to bring them, record 'Was not brought'.",
+                confirm="attend_alone",
+            )
+        )
     if data.child_seen and not data.child_voice.strip():
-        nudges.append(Nudge(
-            "child_voice",
-            "You saw the child: record what they said or showed of their daily life. Reviews keep finding the "
-            "child's voice missing from records. If they could not say, write what you observed.",
-        ))
+        nudges.append(
+            Nudge(
+                "child_voice",
+                "You saw the child: record what they said or showed of their daily life. Reviews keep finding the "
+                "child's voice missing from records. If they could not say, write what you observed.",
+            )
+        )
     if summary_is_vague(data.summary) and "vague_summary" not in confirmed:
-        nudges.append(Nudge(
-            "summary",
-            "This summary may not tell the next reader what happened. Say what you saw and heard, explicitly "
-            "('no concerns' and initials hide the picture). Confirm below if it already does.",
-            confirm="vague_summary",
-        ))
+        nudges.append(
+            Nudge(
+                "summary",
+                "This summary may not tell the next reader what happened. Say what you saw and heard, explicitly "
+                "('no concerns' and initials hide the picture). Confirm below if it already does.",
+                confirm="vague_summary",
+            )
+        )
     return nudges
 
 
@@ -249,7 +278,9 @@ def event_record(*, actor: User, child: Child, data: EventInput) -> Event:
             Involvement.objects.filter(pk=access.involvement.pk).update(last_activity_at=now)
         signals.events_written.send(sender=Event, child_ids=[child.pk], actor=actor)
         transaction.on_commit(lambda: signals.events_recorded.send(sender=Event, child_ids=[child.pk], actor=actor))
-    log.info("event_recorded", event=event.pk, child=child.pk, actor=actor.pk, amends=getattr(data.amends, "pk", None))
+    log.info(
+        "event_recorded", event_id=event.pk, child=child.pk, actor=actor.pk, amends=getattr(data.amends, "pk", None)
+    )
     return event
 
 

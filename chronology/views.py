@@ -10,14 +10,27 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies import services as agency_services
 from agencies.models import Agency, ExceptionalAccessKind, Involvement, Role, User
 from agencies.services import origin_from_request
-from chronology import selectors
-from chronology.forms import AuditOpenForm, BreakGlassForm, FindChildForm, InvolvementAddForm, InvolvementEndForm
-from chronology.models import Child
+from chronology import panels, selectors, services, visibility
+from chronology import vocabulary as v
+from chronology.forms import (
+    AmendmentForm,
+    AuditOpenForm,
+    BreakGlassForm,
+    ChronologyFilterForm,
+    EventForm,
+    FindChildForm,
+    InvolvementAddForm,
+    InvolvementEndForm,
+    initial_from_event,
+)
+from chronology.models import Child, Event
+from chronology.timeline import timeline_svg
 
 
 def home(request):
@@ -40,21 +53,110 @@ def _child_or_404(request, child_id: int, what: str):
         raise Http404("No child found") from None
 
 
+def _filters(form) -> selectors.ChronologyFilters:
+    if not form.is_valid():
+        return selectors.ChronologyFilters()
+    data = form.cleaned_data
+    return selectors.ChronologyFilters(
+        agencies=tuple(int(pk) for pk in data["agency"]),
+        types=tuple(data["type"]),
+        factors=tuple(data["factor"]),
+        date_from=data["date_from"],
+        date_to=data["date_to"],
+        significant_only=data["significant"],
+    )
+
+
 @transaction.atomic
 def child_detail(request, child_id: int):
-    child, access = _child_or_404(request, child_id, "child record")
-    involvements = list(selectors.child_involvements(actor=request.user, child=child))
+    child, access = _child_or_404(request, child_id, "chronology")
+    if child.merged_into_id:
+        messages.info(request, "This record was merged into another record of the same child.")
+        return redirect("child-detail", child_id=child.merged_into_id)
     today = timezone.localdate()
+    facts = selectors.child_key_facts(actor=request.user, child=child, today=today)
+    agencies = selectors.chronology_agencies(actor=request.user, child=child)
+    filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
+    chronology = selectors.chronology_get(
+        actor=request.user, child=child, filters=_filters(filter_form), page_number=request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "chronology/child_detail.html",
         {
             "child": child,
             "access": access,
-            "age": child.age_text_on(today),
-            "involvements": involvements,
+            "facts": facts,
+            "chronology": chronology,
+            "filter_form": filter_form,
+            "filter_query": query.urlencode(),
+            "timeline": mark_safe(timeline_svg(chronology.timeline, agencies)),  # noqa: S308 - built with escaping
+            "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
             "can_write": access.can_write,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def event_new(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "chronology (recording an event)")
+    return _event_form(request, child, access, form_class=EventForm, original=None)
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def event_amend(request, event_id: int):
+    original = Event.objects.select_related("child", "agency").filter(pk=event_id).first()
+    if original is None:
+        raise Http404("No entry found")
+    child, access = _child_or_404(request, original.child_id, "chronology (amending an entry)")
+    if visibility.event_view(request.user, original) != visibility.FULL:
+        raise Http404("No entry found")
+    return _event_form(request, child, access, form_class=AmendmentForm, original=original)
+
+
+def _event_form(request, child, access, *, form_class, original):
+    user = request.user
+    if not access.can_write:
+        raise PermissionDenied("You can read this record but not record information on it.")
+    initial = initial_from_event(original) if original else {}
+    form = form_class(request.POST or None, child=child, initial=initial)
+    nudges = []
+    if request.method == "POST" and form.is_valid():
+        data = form.event_input(
+            agency=user.agency,
+            amends=original,
+            amendment_reason=form.cleaned_data.get("amendment_reason", ""),
+            amendment_kind=form.cleaned_data.get("amendment_kind", ""),
+        )
+        nudges = services.event_nudges(data, child=child, confirmed=form.confirmations())
+        for nudge in nudges:
+            form.add_error(nudge.field if nudge.field in form.fields else None, nudge.message)
+        if not nudges:
+            try:
+                services.event_record(actor=user, child=child, data=data)
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    target = {"occurred_on": "occurred_day", "source": "information_source"}.get(name, name)
+                    form.add_error(target if target in form.fields else None, errors)
+            else:
+                messages.success(request, "Amendment recorded." if original else "Entry recorded.")
+                return redirect("child-detail", child_id=child.pk)
+    return render(
+        request,
+        "chronology/event_form.html",
+        {
+            "form": form,
+            "child": child,
+            "original": original,
+            "type_groups": v.EVENT_TYPE_GROUPS,
+            "factor_groups": v.FACTOR_GROUPS,
+            "asks": {n.confirm for n in nudges if n.confirm},
+            "under_13": child.age_on(timezone.localdate()) < services.DNA_MIN_AGE_YEARS,
         },
     )
 

@@ -164,12 +164,28 @@ OUTCOMES: dict[str, str] = {
     "strategy_discussion": "Strategy discussion",
     "section_47": "Section 47 enquiry",
 }
-PLANS: dict[str, str] = {"early_help": "Early help plan", "cin": "Child in need plan", "cp": "Child protection plan",
-                         "lac": "Looked after child"}
-CATEGORIES: dict[str, str] = {"neglect": "Neglect", "physical": "Physical abuse", "emotional": "Emotional abuse",
-                              "sexual": "Sexual abuse", "multiple": "Multiple"}
-INJURY_KINDS: dict[str, str] = {"bruise": "Bruise", "burn": "Burn", "fracture": "Fracture", "bite": "Bite",
-                                "laceration": "Laceration", "head_injury": "Head injury", "other": "Other"}
+PLANS: dict[str, str] = {
+    "early_help": "Early help plan",
+    "cin": "Child in need plan",
+    "cp": "Child protection plan",
+    "lac": "Looked after child",
+}
+CATEGORIES: dict[str, str] = {
+    "neglect": "Neglect",
+    "physical": "Physical abuse",
+    "emotional": "Emotional abuse",
+    "sexual": "Sexual abuse",
+    "multiple": "Multiple",
+}
+INJURY_KINDS: dict[str, str] = {
+    "bruise": "Bruise",
+    "burn": "Burn",
+    "fracture": "Fracture",
+    "bite": "Bite",
+    "laceration": "Laceration",
+    "head_injury": "Head injury",
+    "other": "Other",
+}
 
 
 def choices(mapping: dict[str, str]) -> list[tuple[str, str]]:

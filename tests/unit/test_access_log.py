@@ -30,7 +30,7 @@ def test_the_application_never_updates_or_deletes_a_row(logged):
         AccessLog.objects.filter(pk=logged.pk).update(what="x")
     with pytest.raises(PermissionError):
         AccessLog.objects.all().delete()
-    assert AccessLog.objects.get().what == "child record"
+    assert AccessLog.objects.get().what == "chronology"
 
 
 @pytest.mark.external
@@ -43,7 +43,7 @@ def test_postgresql_refuses_update_and_delete_on_the_access_log(logged):
             connection.cursor() as cursor,
         ):
             cursor.execute(sql)
-    assert AccessLog.objects.get().what == "child record"
+    assert AccessLog.objects.get().what == "chronology"
 
 
 def test_auditor_browses_per_child_and_per_user(client_for, auditor, alice, bob, kit, logged):

@@ -53,6 +53,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "child-audit-open": only({"auditor": 200}),
     "involvement-add": only({"dsl": 200, "lead": 200, "alice": 403, "edt": 403}),
     "involvement-end": only({"dsl": 200, "lead": 200, "alice": 403, "edt": 403}),
+    "event-new": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
+    "event-amend": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "involvement-confirm": everyone(405),
     "involvement-renew": everyone(405),
     "involvements-to-confirm": only({"dsl": 200}),
@@ -67,6 +69,15 @@ def test_every_url_is_classified():
     assert names == set(EXPECTED), (
         f"unclassified: {sorted(names - set(EXPECTED))}; stale: {sorted(set(EXPECTED) - names)}"
     )
+
+
+def kit_event(kit, alice):
+    from datetime import date
+
+    from chronology.services import EventInput, event_record
+
+    data = EventInput(occurred_on=date(2025, 2, 1), agency=alice.agency, type="home_visit", summary="Visit: Kit seen.")
+    return event_record(actor=alice, child=kit, data=data)
 
 
 @pytest.fixture
@@ -85,7 +96,11 @@ def as_persona(request, client_for, kit, settings):
 @pytest.mark.parametrize(("name", "converters"), discover(), ids=[n for n, _ in discover()])
 def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice, persona, name, converters):
     client = as_persona(persona)
-    values = {"child_id": kit.pk, "involvement_id": kit.involvements.get(practitioner=alice).pk}
+    values = {
+        "child_id": kit.pk,
+        "involvement_id": kit.involvements.get(practitioner=alice).pk,
+        "event_id": kit_event(kit, alice).pk,
+    }
     url = reverse(name, kwargs={key: values[key] for key in converters})
     response = client.get(url)
     assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"

@@ -30,7 +30,7 @@ def test_opening_a_record_logs_who_what_why_and_from_where(client_for, alice, ki
     entry = AccessLog.objects.get(child=kit)
     assert entry.user == alice
     assert entry.basis == AccessBasis.INVOLVEMENT
-    assert entry.what == "child record" and entry.channel == "page"
+    assert entry.what == "chronology" and entry.channel == "page"
     assert entry.ip_address == "10.1.2.3"
     assert entry.request_id == response["X-Request-ID"]
     assert entry.involvement.practitioner == alice
