@@ -17,6 +17,7 @@ from agencies import policy
 from agencies.models import AccessBasis, Agency, Involvement
 from agencies.services import Origin, access_log_record
 from chronology import visibility
+from chronology.linkage import record_ids
 from chronology.models import Child, Event
 
 
@@ -225,11 +226,6 @@ def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_numb
         timeline=timeline,
         shows_filed_in_error=shows_withdrawn,
     )
-
-
-def record_ids(child: Child) -> list[int]:
-    """This record and every record merged into it."""
-    return [child.pk, *Child.objects.filter(merged_into=child).values_list("pk", flat=True)]
 
 
 def chronology_agencies(*, actor, child: Child) -> list[Agency]:

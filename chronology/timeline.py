@@ -49,7 +49,7 @@ def timeline_svg(rows, agencies) -> str:
     )
     out = [
         f'<svg class="jigsaw-timeline" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-        f'aria-labelledby="timeline-title" xmlns="http://www.w3.org/2000/svg">',
+        f'aria-labelledby="timeline-title" font-family="Arial, sans-serif" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="timeline-title">{escape(title)}. Taller marks are significant entries. '
         "The list below holds every entry.</title>",
     ]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from chronology import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("involvements/<int:involvement_id>/end", views.involvement_end, name="involvement-end"),
     path("involvements/<int:involvement_id>/confirm", views.involvement_confirm, name="involvement-confirm"),
     path("involvements/<int:involvement_id>/renew", views.involvement_renew, name="involvement-renew"),
+    path("", include("chronology.urls_linkage")),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import services as agency_services
 from agencies.models import Agency, ExceptionalAccessKind, Involvement, Role, User
 from agencies.services import origin_from_request
-from chronology import panels, selectors, services, visibility
+from chronology import linkage, panels, selectors, services, visibility
 from chronology import vocabulary as v
 from chronology.forms import (
     AmendmentForm,
@@ -96,6 +96,7 @@ def child_detail(request, child_id: int):
             "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
             "can_write": access.can_write,
+            "can_unmerge": linkage.may_unmerge(request.user, child),
         },
     )
 

@@ -4,6 +4,8 @@ import rules
 from django.conf import settings
 from django.urls import reverse
 
+from chronology import linkage
+
 
 def jigsaw(request):
     return {
@@ -22,6 +24,7 @@ def _navigation(request) -> list[dict]:
     items.append(
         ("Involvements to confirm", "involvements-to-confirm", rules.has_perm("agencies.confirm_involvements", user))
     )
+    items.append(("Likely duplicates", "match-review", linkage.may_review_matches(user)))
     items.append(("Access reviews", "access-reviews", rules.has_perm("agencies.review_exceptional_access", user)))
     items.append(("Access log", "access-log", rules.has_perm("agencies.view_access_log", user)))
     items.append(("Administration", "admin:index", user.is_staff))

@@ -58,6 +58,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "involvement-confirm": everyone(405),
     "involvement-renew": everyone(405),
     "involvements-to-confirm": only({"dsl": 200}),
+    "match-review": only({"dsl": 200, "lead": 200}),
+    "child-merges": only({"lead": 200}),
     "access-reviews": only({"lead": 200, "auditor": 200}),
     "access-log": only({"auditor": 200}),
     "access-log-csv": only({"auditor": 200}),
