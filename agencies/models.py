@@ -69,6 +69,8 @@ class Agency(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=40, choices=AgencyKind.choices)
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="agencies")
+    # Fields an exchange document gave that the contract does not name: kept and exported, never dropped.
+    extra = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["area__name", "name"]

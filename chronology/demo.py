@@ -12,7 +12,7 @@ from django.utils import timezone
 from agencies import policy
 from agencies.demo import DemoDisabled
 from agencies.models import Agency, Area, Involvement, InvolvementReason, User
-from chronology.models import Child
+from chronology.models import Child, ChildIdentifier
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,164 @@ def _seed_children(area, agencies) -> None:
             else:
                 # A demo opened again after a long gap starts with its involvements active.
                 Involvement.objects.filter(pk=involvement.pk).update(last_activity_at=now)
+
+
+# --- long invented chronologies -------------------------------------------------------------------
+
+# (type, factors, significant-chance, summary template). Every family and event here is invented.
+_PATTERN = [
+    ("health_contact", [], 0.0, "Routine health contact: {name} weighed and measured, growth on the same centile."),
+    ("home_visit", [], 0.05, "Home visit: {name} seen in the living room; mother tired, flat cold, little food in."),
+    ("school_absence", [], 0.0, "{name} absent from school again today; no call from home. Attendance now {pct}%."),
+    (
+        "presentation_concern",
+        ["16A"],
+        0.2,
+        "{name} arrived hungry and in the same clothes as yesterday; ate two breakfasts.",
+    ),
+    (
+        "domestic_abuse_incident",
+        ["3B"],
+        0.6,
+        "Police called by a neighbour to shouting at the address; {name} was in the home.",
+    ),
+    ("was_not_brought", [], 0.1, "{name} was not brought to the dental appointment; second missed this year."),
+    ("parental_mental_health_concern", ["4B"], 0.3, "Mother told the GP she is not sleeping and feels hopeless."),
+    ("parental_substance_misuse_concern", ["2B"], 0.3, "Father's partner seen at the address under the influence."),
+    ("housing_issue", [], 0.0, "Housing officer: damp in the children's bedroom, rent arrears growing."),
+    ("referral", [], 0.4, "Referral to children's social care about {name}'s lateness, hunger and the shouting."),
+    ("emotional_wellbeing_concern", ["4A"], 0.2, "{name} cried in class and said 'I don't want to go home tonight'."),
+    ("behaviour_concern", ["14A"], 0.1, "{name} pushed another child and ran out of the classroom."),
+]
+_AGENCY_CODES = [
+    "ns-police",
+    "ns-gp",
+    "ns-hv",
+    "ns-ed",
+    "ns-school",
+    "ns-ey",
+    "ns-csc",
+    "ns-eh",
+    "ns-housing",
+    "ns-mh",
+    "ns-drugs",
+    "ns-yjs",
+]
+
+
+def long_chronology(*, ref: str, given: str, family: str, born: date, n: int, seed: int) -> dict:
+    """An exchange document for one invented child with `n` events from 12 Northshire agencies."""
+    import random
+
+    rng = random.Random(seed)  # noqa: S311 - a repeatable invented demo, not a secret
+    start = max(born, date(2014, 1, 1))
+    days = (date(2026, 10, 31) - start).days
+    events = []
+    for i in range(n):
+        kind, factors, significant, text = _PATTERN[rng.randrange(len(_PATTERN))]
+        seen = rng.random() < 0.5
+        events.append(
+            {
+                "ref": f"{ref}-e{i}",
+                "child": ref,
+                "occurred_on": date.fromordinal(start.toordinal() + (i * days) // n).isoformat(),
+                "agency": _AGENCY_CODES[rng.randrange(len(_AGENCY_CODES))],
+                "type": kind,
+                "factors": factors,
+                "summary": text.format(name=given, pct=rng.randrange(70, 95)),
+                "child_seen": seen,
+                "child_voice": f"{given} said home was 'noisy' and tea was crisps." if seen else "",
+                "significant": rng.random() < significant,
+                "recorded_by": "Demo practitioner",
+            }
+        )
+    return {
+        "format": "chronology-exchange/1",
+        "source": "jigsaw-demo",
+        "agencies": [],
+        "children": [
+            {
+                "ref": ref,
+                "given_name": given,
+                "family_name": family,
+                "date_of_birth": born.isoformat(),
+                "sex": "male" if seed % 2 else "female",
+                "area": "Northshire",
+            }
+        ],
+        "events": events,
+    }
+
+
+LONG_CHILDREN = [
+    # ref, given name, family name, born, events, involvements (usernames)
+    (
+        "jayden",
+        "Jayden",
+        "Holt",
+        date(2013, 4, 9),
+        2200,
+        ("school.practitioner", "social.worker", "police.practitioner"),
+    ),
+    ("ellie", "Ellie", "Marsh", date(2019, 8, 23), 320, ("hv.practitioner", "gp.practitioner", "social.worker")),
+]
+
+
+def _involve_demo_users(child: Child, usernames, reason=InvolvementReason.ALLOCATED) -> None:
+    system = policy.system_user()
+    now = timezone.now()
+    for username in usernames:
+        user = User.objects.filter(username=username).select_related("agency").first()
+        if user is None:
+            continue
+        existing = Involvement.objects.filter(child=child, practitioner=user, ended_at__isnull=True)
+        if existing.exists():
+            existing.update(last_activity_at=now)
+            continue
+        Involvement.objects.create(
+            child=child,
+            agency=user.agency,
+            practitioner=user,
+            reason=reason,
+            started_on=max(child.date_of_birth, date(2020, 1, 1)),
+            created_by=system,
+            confirmed_by=system,
+            confirmed_at=now,
+            last_activity_at=now,
+        )
+
+
+def demo_long_seed() -> list[str]:
+    """Import the long invented chronologies (one of over 2,000 events) and involve demo users."""
+    from chronology.exchange import chronology_import
+
+    system = policy.system_user()
+    names = []
+    for ref, given, family, born, n, usernames in LONG_CHILDREN:
+        document = long_chronology(ref=ref, given=given, family=family, born=born, n=n, seed=n)
+        chronology_import(actor=system, document=document)
+        child = ChildIdentifier.objects.get(source=document["source"], ref=ref).child
+        _involve_demo_users(child, usernames)
+        names.append(f"{given} {family} ({n} entries)")
+    return names
+
+
+def demo_scenarios_seed(directory) -> list[str]:
+    """Import the scenario families, and involve demo users the way their ages suggest."""
+    import json
+    from pathlib import Path
+
+    from chronology.exchange import chronology_import
+
+    system = policy.system_user()
+    names = []
+    today = timezone.localdate()
+    for path in sorted(Path(directory).glob("s*.json")):
+        document = json.loads(path.read_text())
+        chronology_import(actor=system, document=document)
+        for item in document["children"]:
+            child = ChildIdentifier.objects.get(source=document["source"], ref=item["ref"]).child
+            users = ["social.worker", "hv.practitioner" if child.age_on(today) < 5 else "school.practitioner"]
+            _involve_demo_users(child, users, reason=InvolvementReason.UNIVERSAL_SERVICE)
+            names.append(child.full_name)
+    return names

@@ -62,7 +62,11 @@ class Child(models.Model):
     class Meta:
         ordering = ["family_name", "given_name", "date_of_birth"]
         verbose_name_plural = "children"
-        indexes = [models.Index(fields=["family_name", "given_name", "date_of_birth"])]
+        indexes = [
+            models.Index(fields=["family_name", "given_name", "date_of_birth"]),
+            # Likely-duplicate search looks for the same date of birth first.
+            models.Index(fields=["date_of_birth"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.date_of_birth:%d %B %Y})"

@@ -20,7 +20,7 @@ def authenticate(**credentials):
 
 @pytest.fixture
 def seeded(db):
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--no-long", stdout=io.StringIO())
 
 
 def test_seed_creates_northshire_with_every_scenario_agency(seeded):
@@ -50,13 +50,13 @@ def test_seed_twice_changes_nothing_and_mends_a_changed_password(seeded):
     user = User.objects.get(username="hv.practitioner")
     user.set_password("something-else-entirely")
     user.save()
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", "--no-long", stdout=io.StringIO())
     assert (Area.objects.count(), Agency.objects.count(), User.objects.count(), RoleGrant.objects.count()) == counts
     assert authenticate(username="hv.practitioner", password=DEMO_PASSWORD) is not None
 
 
 def test_seed_prints_the_log_ins(db, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--no-long")
     out = capsys.readouterr().out
     assert DEMO_PASSWORD in out
     for spec in USERS:
@@ -76,3 +76,26 @@ def test_demo_password_validator_refuses_the_demo_password():
     with pytest.raises(Exception, match="published demo password"):
         validator.validate(DEMO_PASSWORD.upper())
     validator.validate("a different and long passphrase")
+
+
+def test_seed_imports_the_scenarios_and_a_long_chronology_with_involvements(db):
+    from agencies.models import Involvement
+    from chronology.models import ChildIdentifier, Event
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    scenario_refs = {
+        child["ref"]
+        for path in (SHARED / "scenarios").glob("s*.json")
+        for child in json.loads(path.read_text())["children"]
+    }
+    imported = set(ChildIdentifier.objects.filter(source="public-scenarios").values_list("ref", flat=True))
+    assert imported == scenario_refs
+    jayden = ChildIdentifier.objects.get(source="jigsaw-demo", ref="jayden").child
+    assert Event.objects.filter(child=jayden).count() >= 2000
+    assert Event.objects.filter(child=jayden).values("agency").distinct().count() == 12
+    assert Involvement.objects.filter(child=jayden, practitioner__username="school.practitioner").exists()
+    assert "Scenario families imported" in out.getvalue()
+    counts = (Event.objects.count(), Involvement.objects.count())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (Event.objects.count(), Involvement.objects.count()) == counts

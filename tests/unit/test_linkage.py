@@ -15,7 +15,9 @@ from chronology import vocabulary as v
 from chronology.models import Child, Event, MatchCandidate, MergeRecord
 from tests.factories import AgencyFactory, ChildFactory, involve, persona
 
-DUP_NHS = "9991234500"  # a valid NHS number from the range set aside for tests that must never show to a reader of kit only
+DUP_NHS = (
+    "9991234500"  # a valid NHS number from the range set aside for tests that must never show to a reader of kit only
+)
 
 
 @pytest.fixture
