@@ -55,7 +55,8 @@ lint: setup
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: setup
-	$(PY) bench/run.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jigsaw} scripts/services-up
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jigsaw} $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules static_build staticfiles var .pytest_cache .ruff_cache

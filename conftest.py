@@ -24,6 +24,16 @@ from tests.factories import TEST_PASSWORD, ChildFactory, give_second_factor, inv
 PERSONAS = ["alice", "ann", "bob", "dsl", "lead", "edt", "auditor", "admin", "anonymous"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: cached drawings and entries never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def alice(db):
     return persona("alice", "agency-a", AgencyKind.HEALTH_VISITING, Role.PRACTITIONER)

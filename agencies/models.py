@@ -100,7 +100,12 @@ class User(AbstractUser):
         return self.agency.area if self.agency_id else None
 
     def role_codes(self) -> set[str]:
-        return {grant.role for grant in self.role_grants.all()}
+        # Asked many times in one request; roles change rarely and a new request loads the user afresh.
+        cached = getattr(self, "_role_codes", None)
+        if cached is None:
+            cached = {grant.role for grant in self.role_grants.all()}
+            self._role_codes = cached
+        return cached
 
     def has_role(self, role: Role | str) -> bool:
         return str(role) in self.role_codes()

@@ -73,11 +73,7 @@ def is_system(user) -> bool:
 
 
 def _roles(user) -> set[str]:
-    cached = getattr(user, "_role_codes", None)
-    if cached is None:
-        cached = user.role_codes()
-        user._role_codes = cached
-    return cached
+    return user.role_codes()
 
 
 def access_for(user, child, *, now=None) -> Access | None:

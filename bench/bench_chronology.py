@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.test.utils import CaptureQueriesContext
 
 REPO = Path(__file__).resolve().parent.parent
 GENERATOR = REPO.parent / "shared" / "tools" / "big_chronology.py"
@@ -51,49 +51,46 @@ def run():
     from chronology.exchange import chronology_import
     from chronology.models import ChildIdentifier
 
-    setup_test_environment()
-    old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        generator = _generator()
-        started = time.perf_counter()
-        chronology_import(actor=system_user(), document=generator.build(2000, "big"))
-        import_seconds = time.perf_counter() - started
-        chronology_import(actor=system_user(), document=generator.build(200, "small"))
-        big = ChildIdentifier.objects.get(source="bench-big", ref="big").child
-        small = ChildIdentifier.objects.get(source="bench-small", ref="small").child
+    generator = _generator()
+    started = time.perf_counter()
+    chronology_import(actor=system_user(), document=generator.build(2000, "big"))
+    import_seconds = time.perf_counter() - started
+    chronology_import(actor=system_user(), document=generator.build(200, "small"))
+    big = ChildIdentifier.objects.get(source="bench-big", ref="big").child
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # what autovacuum does after a bulk load
+    small = ChildIdentifier.objects.get(source="bench-small", ref="small").child
 
-        area = Area.objects.get(name="Bigshire")
-        lead = User.objects.create(username="bench-lead", agency=Agency.objects.filter(area=area).first())
-        RoleGrant.objects.create(user=lead, role=Role.AREA_SAFEGUARDING_LEAD)
-        device = TOTPDevice.objects.create(user=lead, name="bench", confirmed=True)
-        client = Client()
-        client.force_login(lead)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+    area = Area.objects.get(name="Bigshire")
+    lead = User.objects.create(username="bench-lead", agency=Agency.objects.filter(area=area).first())
+    RoleGrant.objects.create(user=lead, role=Role.AREA_SAFEGUARDING_LEAD)
+    device = TOTPDevice.objects.create(user=lead, name="bench", confirmed=True)
+    client = Client(SERVER_NAME="localhost")  # a host the embedded settings allow
+    client.force_login(lead)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
-        base = f"/children/{big.pk}/"
-        police = Agency.objects.get(code="big-police").pk
-        variants = [
-            ("first page", base),
-            ("filtered by one agency", f"{base}?agency={police}"),
-            ("filtered by type", f"{base}?type=domestic_abuse_incident"),
-            ("filtered by factor", f"{base}?factor=16A"),
-            ("a date range", f"{base}?date_from=2015-01-01&date_to=2016-12-31"),
-            ("significant only", f"{base}?significant=on"),
-            ("page 20", f"{base}?page=20"),
-        ]
-        rows = [("importing 2,000 events (exchange importer)", round(import_seconds, 2), "s", "under 10 s")]
-        for label, url in variants:
-            times, queries = _timed(client, url)
-            target = "median under 50 ms" if label == "first page" else "median under 100 ms"
-            rows.append((f"{label}: median", round(statistics.median(times), 1), "ms", target))
-            rows.append((f"{label}: 95th percentile", round(times[int(len(times) * 0.95)], 1), "ms", target))
-            rows.append((f"{label}: queries", queries, "", "the same at any length"))
-        _, small_queries = _timed(client, f"/children/{small.pk}/", n=3)
-        rows.append(("first page at 200 events: queries", small_queries, "", "equal to 2,000 events"))
-        rows.append(("database", connection.vendor, "", "postgresql"))
-        return rows
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+    base = f"/children/{big.pk}/"
+    police = Agency.objects.get(code="big-police").pk
+    variants = [
+        ("first page", base),
+        ("filtered by one agency", f"{base}?agency={police}"),
+        ("filtered by type", f"{base}?type=domestic_abuse_incident"),
+        ("filtered by factor", f"{base}?factor=16A"),
+        ("a date range", f"{base}?date_from=2015-01-01&date_to=2016-12-31"),
+        ("significant only", f"{base}?significant=on"),
+        ("page 20", f"{base}?page=20"),
+    ]
+    rows = [("importing 2,000 events (exchange importer)", round(import_seconds, 2), "s", "under 10 s")]
+    for label, url in variants:
+        times, queries = _timed(client, url)
+        target = "median under 50 ms" if label == "first page" else "median under 100 ms"
+        rows.append((f"{label}: median", round(statistics.median(times), 1), "ms", target))
+        rows.append((f"{label}: 95th percentile", round(times[int(len(times) * 0.95)], 1), "ms", target))
+        rows.append((f"{label}: queries", queries, "", "the same at any length"))
+    _, small_queries = _timed(client, f"/children/{small.pk}/", n=3)
+    rows.append(("first page at 200 events: queries", small_queries, "", "equal to 2,000 events"))
+    rows.append(("database", connection.vendor, "", "postgresql"))
+    return rows

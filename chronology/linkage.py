@@ -48,6 +48,9 @@ def child_with_identifiers(*, nhs_number: str = "", upn: str = "") -> Child | No
 
 def record_ids(child: Child) -> list[int]:
     """This record and every record merged into it, at any depth: whose events its chronology shows."""
+    cached = getattr(child, "_record_ids", None)
+    if cached is not None:
+        return list(cached)
     ids = [child.pk]
     seen = {child.pk}
     frontier = [child.pk]
@@ -60,6 +63,8 @@ def record_ids(child: Child) -> list[int]:
         seen.update(found)
         ids.extend(sorted(found))
         frontier = found
+    # One page asks several times; a merge or unmerge works on freshly loaded records.
+    child._record_ids = tuple(ids)
     return ids
 
 

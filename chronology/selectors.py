@@ -7,11 +7,13 @@ transaction.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.cache import cache
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from agencies import policy
 from agencies.models import AccessBasis, Agency, Involvement
@@ -121,6 +123,7 @@ def child_matching_one(*, actor, identifiers: Identifiers, child_id: int, origin
 # --- the chronology -------------------------------------------------------------------------------
 
 PAGE_SIZE = 50
+TIMELINE_CACHE_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class EntryView:
     superseded: bool
     filed_in_error: bool
     amendments: list
+    can_amend: bool = False
 
 
 @dataclass
@@ -153,7 +157,7 @@ class Chronology:
     entries: list[EntryView]
     page: object
     total: int
-    timeline: list[tuple]
+    timeline_svg: str
     shows_filed_in_error: bool
 
 
@@ -187,7 +191,15 @@ def _filtered(events, filters: ChronologyFilters):
     return events
 
 
-def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_number) -> Chronology:
+def chronology_get(
+    *,
+    actor,
+    child: Child,
+    access: policy.Access,
+    filters: ChronologyFilters,
+    page_number,
+    agencies: list[Agency],
+) -> Chronology:
     """One page of the child's chronology as `actor` may see it. The caller has checked access."""
     from django.core.paginator import Paginator
 
@@ -195,13 +207,16 @@ def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_numb
 
     events, shows_withdrawn = _visible_events(actor, child)
     filtered = _filtered(events, filters)
-    timeline = list(filtered.order_by("occurred_on").values_list("occurred_on", "agency_id", "significant", "type"))
-    ordered = filtered.select_related("agency", "amends").order_by("occurred_on", "recorded_at", "pk")
-    paginator = Paginator(ordered, PAGE_SIZE)
-    paginator.count = len(timeline)  # already counted: spare the database a COUNT
+    stats = filtered.aggregate(total=Count("pk"), last=Max("pk"))
+    # Page through ids in the index's order first, then load only the page's rows with their joins:
+    # the cost stays that of one page however long the chronology, whatever the planner's statistics.
+    ordered_ids = filtered.order_by("occurred_on", "recorded_at", "pk").values_list("pk", flat=True)
+    paginator = Paginator(ordered_ids, PAGE_SIZE)
+    paginator.count = stats["total"]  # already counted: spare the database a second COUNT
     page = paginator.get_page(page_number)
-    page_events = list(page.object_list)
-    ids = [e.pk for e in page_events]
+    ids = list(page.object_list)
+    loaded = Event.objects.filter(pk__in=ids).select_related("agency", "amends").in_bulk()
+    page_events = [loaded[pk] for pk in ids]
     amendments: dict[int, list] = {}
     for amendment in Event.objects.filter(amends_id__in=ids).select_related("agency").order_by("recorded_at"):
         amendments.setdefault(amendment.amends_id, []).append(amendment)
@@ -209,6 +224,7 @@ def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_numb
     withdrawn = {e.pk for e in page_events if e.is_filed_in_error} | {
         a.amends_id for group in amendments.values() for a in group if a.is_filed_in_error
     }
+    may_write = access.can_write
     entries = [
         EntryView(
             event=e,
@@ -216,16 +232,35 @@ def chronology_get(*, actor, child: Child, filters: ChronologyFilters, page_numb
             superseded=e.pk in superseded,
             filed_in_error=e.pk in withdrawn,
             amendments=amendments.get(e.pk, []),
+            can_amend=may_write and e.pk not in withdrawn and e.agency_id == actor.agency_id,
         )
         for e in page_events
     ]
     return Chronology(
         entries=entries,
         page=page,
-        total=len(timeline),
-        timeline=timeline,
+        total=stats["total"],
+        timeline_svg=_timeline(child, filtered, filters, shows_withdrawn, stats, agencies),
         shows_filed_in_error=shows_withdrawn,
     )
+
+
+def _timeline(child, filtered, filters, shows_withdrawn, stats, agencies) -> str:
+    """The timeline drawing, cached: events never change, so their count and newest id identify the set."""
+    from chronology.timeline import timeline_svg
+
+    if not stats["total"]:
+        return ""
+    fingerprint = repr(
+        (record_ids(child), filters, shows_withdrawn, stats["total"], stats["last"], [(a.pk, a.name) for a in agencies])
+    )
+    key = "timeline:" + hashlib.sha256(fingerprint.encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        rows = list(filtered.order_by("occurred_on").values_list("occurred_on", "agency_id", "significant", "type"))
+        svg = timeline_svg(rows, agencies)
+        cache.set(key, svg, TIMELINE_CACHE_SECONDS)
+    return svg
 
 
 def chronology_agencies(*, actor, child: Child) -> list[Agency]:
@@ -244,7 +279,6 @@ class KeyFacts:
     household: list
     addresses: list
     aliases: list
-    identifiers: list
 
 
 def _current_plans(ids: list[int]) -> list[str]:
@@ -265,7 +299,7 @@ def _current_plans(ids: list[int]) -> list[str]:
 
 def child_key_facts(*, actor, child: Child, today: date) -> KeyFacts:
     """The facts on top of the chronology. The caller has checked access and logged the read."""
-    from chronology.models import Address, ChildAlias, ChildIdentifier, Person
+    from chronology.models import Address, ChildAlias, Person
 
     ids = record_ids(child)
     involvements = list(
@@ -289,5 +323,4 @@ def child_key_facts(*, actor, child: Child, today: date) -> KeyFacts:
         household=list(Person.objects.filter(children__in=ids).distinct().order_by("role", "family_name")),
         addresses=list(reversed(addresses)),
         aliases=list(ChildAlias.objects.filter(child_id__in=ids)),
-        identifiers=list(ChildIdentifier.objects.filter(child_id__in=ids).order_by("source", "ref")),
     )

@@ -30,7 +30,6 @@ from chronology.forms import (
     initial_from_event,
 )
 from chronology.models import Child, Event
-from chronology.timeline import timeline_svg
 
 
 def home(request):
@@ -78,7 +77,12 @@ def child_detail(request, child_id: int):
     agencies = selectors.chronology_agencies(actor=request.user, child=child)
     filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
     chronology = selectors.chronology_get(
-        actor=request.user, child=child, filters=_filters(filter_form), page_number=request.GET.get("page")
+        actor=request.user,
+        child=child,
+        access=access,
+        filters=_filters(filter_form),
+        page_number=request.GET.get("page"),
+        agencies=agencies,
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -92,7 +96,7 @@ def child_detail(request, child_id: int):
             "chronology": chronology,
             "filter_form": filter_form,
             "filter_query": query.urlencode(),
-            "timeline": mark_safe(timeline_svg(chronology.timeline, agencies)),  # noqa: S308 - built with escaping
+            "timeline": mark_safe(chronology.timeline_svg),  # noqa: S308 - drawn by chronology.timeline, escaped
             "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
             "can_write": access.can_write,
