@@ -22,6 +22,10 @@ app.steps["worker"].add(DjangoStructLogInitStep)
 HEARTBEAT_INTERVAL_SECONDS = 30
 
 app.conf.beat_schedule = {
+    # A re-assessment whose task was lost (broker down, worker killed) is picked up within a minute.
+    "reassessments-sweep": {"task": "thresholds.tasks.sweep_due", "schedule": 60, "options": {"expires": 55}},
+    # Time-driven rules change with the date alone.
+    "reassess-every-child": {"task": "thresholds.tasks.nightly_reassess", "schedule": crontab(hour=1, minute=30)},
     # Access already stops at the lapse; this records the end on each involvement, once a night.
     "involvements-lapse": {
         "task": "agencies.tasks.involvements_lapse",

@@ -1,0 +1,181 @@
+"""Always current, never lost: due rows in the same transaction, snapshots on change, the minute sweep."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import socket
+import subprocess
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.policy import system_user
+from chronology.models import Event
+from chronology.services import EventInput, event_record
+from config.celery import app as celery_app
+from thresholds import services
+from thresholds.engine.policy import DEFAULT_PATH
+from thresholds.models import Assessment, ReassessmentDue
+from thresholds.tasks import nightly_reassess, sweep_due
+
+
+@pytest.fixture
+def eager(settings):
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def bruise(child, agency, day=None):
+    return EventInput(
+        occurred_on=day or timezone.localdate(),
+        agency=agency,
+        type="injury",
+        summary="Bruise on the cheek seen at the baby clinic.",
+        details={"injury_kind": "bruise"},
+    )
+
+
+def baby(kit):
+    kit.date_of_birth = timezone.localdate() - datetime.timedelta(days=70)
+    kit.save()
+    return kit
+
+
+def test_recording_makes_a_reassessment_due_in_the_same_transaction(kit, alice):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        event_record(actor=alice, child=kit, data=bruise(kit, alice.agency))
+        assert ReassessmentDue.objects.filter(child=kit, done_at__isnull=True).count() == 1
+        raise RuntimeError("the request failed after writing")
+    assert not Event.objects.exists() and not ReassessmentDue.objects.exists()
+
+
+def test_after_commit_the_child_is_reassessed_and_the_due_row_closed(
+    kit, alice, eager, django_capture_on_commit_callbacks
+):
+    baby(kit)
+    with django_capture_on_commit_callbacks(execute=True):
+        event_record(actor=alice, child=kit, data=bruise(kit, alice.agency))
+    snapshot = Assessment.objects.get(child=kit)
+    assert snapshot.level == 4 and "non_mobile_bruising" in snapshot.flags
+    assert snapshot.policy == "default/1"
+    assert not ReassessmentDue.objects.filter(done_at__isnull=True).exists()
+
+
+def test_a_snapshot_is_stored_only_when_something_changed(kit, alice):
+    services.child_reassess(child_id=kit.pk)
+    services.child_reassess(child_id=kit.pk)
+    assert Assessment.objects.filter(child=kit).count() == 1
+    event_record(actor=system_user(), child=kit, data=bruise(kit, alice.agency, datetime.date(2024, 1, 2)))
+    services.child_reassess(child_id=kit.pk)
+    assert Assessment.objects.filter(child=kit).count() == 2
+
+
+def _reset_broker_connections() -> None:
+    # Celery keeps a pool of broker connections; drop it so the next message uses the broker now configured.
+    from kombu import pools
+
+    pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.external
+def test_with_redis_stopped_nothing_is_lost_and_the_sweep_recovers(kit, alice, django_capture_on_commit_callbacks):
+    """A real Redis of the test's own, stopped while an event is recorded: the due row waits for the sweep."""
+    assert shutil.which("redis-server"), "redis-server is needed (make test installs it)"
+    port = _free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.update(
+        broker_url=broker, task_always_eager=False, broker_connection_max_retries=1, task_publish_retry=False
+    )
+    celery_app.pool.force_close_all()
+    try:
+        server.terminate()
+        server.wait(timeout=10)  # Redis is now stopped
+        baby(kit)
+        with django_capture_on_commit_callbacks(execute=True):
+            event_record(actor=alice, child=kit, data=bruise(kit, alice.agency))  # must not fail
+        due = ReassessmentDue.objects.get(child=kit)
+        assert due.done_at is None and not Assessment.objects.exists()
+        with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2)):
+            assert sweep_due.apply().get() == 1
+        due.refresh_from_db()
+        assert due.done_at is not None
+        assert Assessment.objects.get(child=kit).level == 4
+    finally:
+        celery_app.conf.update(broker_url=previous[0], task_always_eager=previous[1])
+        _reset_broker_connections()
+        if server.poll() is None:
+            server.kill()
+
+
+def test_the_nightly_job_reassesses_every_child_for_time_driven_rules(kit, alice, eager):
+    assert nightly_reassess.apply().get() >= 1
+    assert Assessment.objects.filter(child=kit).exists()
+
+
+def test_the_childs_page_shows_the_indicated_level_and_why(client_for, alice, kit):
+    baby(kit)
+    event_record(actor=alice, child=kit, data=bruise(kit, alice.agency))
+    page = client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()
+    assert "Indicated level 4: Child protection" in page
+    assert "Bruising on a baby who is not independently mobile" in page
+    assert "Why: every reason and its events" in page
+    assert "It never decides anything by itself" in page
+
+
+# --- policy changes need a second person ------------------------------------------------------------
+
+
+def test_a_policy_change_takes_effect_only_when_a_second_lead_approves(
+    lead, kit, eager, django_capture_on_commit_callbacks
+):
+    import json
+
+    from tests.factories import persona
+
+    other_lead = persona("lead2", "agency-csc", lead.agency.kind, *lead.role_codes())
+    document = json.loads(DEFAULT_PATH.read_text())
+    document.update(name="northshire", version=2)
+    document["levels"][3]["min_score"] = 40
+    proposal = services.policy_propose(actor=lead, area=kit.area, document=document, note="Lower CP boundary")
+    assert services.policy_for_area(kit.area_id).label == "default/1"
+    with pytest.raises(PermissionDenied, match="second person"):
+        services.policy_approve(actor=lead, proposal=proposal)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.policy_approve(actor=other_lead, proposal=proposal)
+    assert services.policy_for_area(kit.area_id).label == "northshire/2"
+    assert Assessment.objects.get(child=kit).policy == "northshire/2"
+
+
+def test_an_invalid_proposal_is_refused_naming_the_key(lead, kit):
+    import json
+
+    document = json.loads(DEFAULT_PATH.read_text())
+    del document["recency"]["floor"]
+    with pytest.raises(ValidationError, match=r"recency\.floor: is required"):
+        services.policy_propose(actor=lead, area=kit.area, document=document)
+
+
+def test_practitioners_cannot_propose_policies(alice, kit):
+    import json
+
+    with pytest.raises(PermissionDenied):
+        services.policy_propose(actor=alice, area=kit.area, document=json.loads(DEFAULT_PATH.read_text()))
