@@ -45,6 +45,11 @@ class Access:
     exceptional_access: ExceptionalAccess | None = None
 
     @property
+    def awaiting_confirmation(self) -> bool:
+        """A self-claimed involvement not yet confirmed: it records, and reads only its own agency's entries."""
+        return self.involvement is not None and self.involvement.awaiting_confirmation
+
+    @property
     def reason(self) -> str:
         if self.exceptional_access is not None:
             return self.exceptional_access.reason
@@ -186,7 +191,8 @@ rules.add_perm("chronology.record_for_child", can_write_child)
 rules.add_perm("agencies.manage_involvements", manages_involvements)
 rules.add_perm("agencies.confirm_involvements", is_designated_safeguarding_lead)
 rules.add_perm("agencies.review_exceptional_access", is_area_safeguarding_lead | is_auditor)
-rules.add_perm("agencies.view_access_log", is_auditor)
+# Area safeguarding leads review break-glass openings, so they read what was read.
+rules.add_perm("agencies.view_access_log", is_auditor | is_area_safeguarding_lead)
 rules.add_perm("agencies.open_for_audit", is_auditor)
 
 

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import csv
 
+import rules
 import structlog
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -77,7 +78,13 @@ def access_log(request):
     return render(
         request,
         "agencies/access_log.html",
-        {"form": form, "page": page, "claimed": claimed, "query": request.GET.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "claimed": claimed,
+            "query": request.GET.urlencode(),
+            "is_auditor": rules.has_perm("agencies.open_for_audit", request.user),
+        },
     )
 
 
@@ -88,7 +95,14 @@ class _Echo:
 
 def access_log_csv(request):
     form = AccessLogFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    if request.GET and not form.is_valid():
+        # Never export more than was asked for: a filter that cannot be read exports nothing.
+        return HttpResponseBadRequest(
+            "The filter is not valid: "
+            + "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
+            content_type="text/plain",
+        )
+    filters = form.cleaned_data if request.GET else {}
     rows = _or_404(selectors.access_log, actor=request.user, child_id=filters.get("child"), user_id=filters.get("user"))
     log.info("access_log_exported", actor=request.user.pk, filters={k: v for k, v in filters.items() if v})
     writer = csv.writer(_Echo())

@@ -146,7 +146,9 @@ _AGENCY_CODES = [
 ]
 
 
-def long_chronology(*, ref: str, given: str, family: str, born: date, n: int, seed: int) -> dict:
+def long_chronology(
+    *, ref: str, given: str, family: str, born: date, n: int, seed: int, sex: str = "", nhs_number: str | None = None
+) -> dict:
     """An exchange document for one invented child with `n` events from 12 Northshire agencies."""
     import random
 
@@ -182,7 +184,8 @@ def long_chronology(*, ref: str, given: str, family: str, born: date, n: int, se
                 "given_name": given,
                 "family_name": family,
                 "date_of_birth": born.isoformat(),
-                "sex": "male" if seed % 2 else "female",
+                "sex": sex or None,
+                "nhs_number": nhs_number,
                 "area": "Northshire",
             }
         ],
@@ -190,17 +193,30 @@ def long_chronology(*, ref: str, given: str, family: str, born: date, n: int, se
     }
 
 
+# ref, given name, family name, born, sex, NHS number, events, involvements (usernames)
 LONG_CHILDREN = [
-    # ref, given name, family name, born, events, involvements (usernames)
     (
         "jayden",
         "Jayden",
         "Holt",
-        date(2013, 4, 9),
+        date(2016, 4, 9),
+        "male",
+        None,
         2200,
         ("school.practitioner", "social.worker", "police.practitioner"),
     ),
-    ("ellie", "Ellie", "Marsh", date(2019, 8, 23), 320, ("hv.practitioner", "gp.practitioner", "social.worker")),
+    (
+        "ellie",
+        "Ellie",
+        "Marsh",
+        date(2019, 8, 23),
+        "female",
+        None,
+        320,
+        ("hv.practitioner", "gp.practitioner", "social.worker"),
+    ),
+    # Leo is already on the platform: his NHS number links this source's record to him.
+    ("leo", "Leo", "Ashdown", date(2017, 9, 14), "male", "9991234535", 40, ()),
 ]
 
 
@@ -234,8 +250,10 @@ def demo_long_seed() -> list[str]:
 
     system = policy.system_user()
     names = []
-    for ref, given, family, born, n, usernames in LONG_CHILDREN:
-        document = long_chronology(ref=ref, given=given, family=family, born=born, n=n, seed=n)
+    for ref, given, family, born, sex, nhs_number, n, usernames in LONG_CHILDREN:
+        document = long_chronology(
+            ref=ref, given=given, family=family, born=born, n=n, seed=n, sex=sex, nhs_number=nhs_number
+        )
         chronology_import(actor=system, document=document)
         child = ChildIdentifier.objects.get(source=document["source"], ref=ref).child
         _involve_demo_users(child, usernames)

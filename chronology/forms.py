@@ -343,12 +343,19 @@ class ChronologyFilterForm(forms.Form):
     type = forms.MultipleChoiceField(choices=v.choices(v.EVENT_TYPES), required=False, label="Type")
     factor = forms.MultipleChoiceField(choices=v.choices(v.FACTORS), required=False, label="Factor")
     date_from = forms.DateField(
-        required=False, label="From", input_formats=["%Y-%m-%d", "%d/%m/%Y"], help_text="For example, 2024-03-27"
+        required=False, label="From", input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2024"
     )
     date_to = forms.DateField(
-        required=False, label="To", input_formats=["%Y-%m-%d", "%d/%m/%Y"], help_text="For example, 2025-03-27"
+        required=False, label="To", input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2025"
     )
     significant = forms.BooleanField(required=False, label="Significant entries only")
+    order = forms.ChoiceField(required=False, label="Order", choices=[("", "Oldest first"), ("newest", "Newest first")])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The 'To' date must be the same as or after the 'From' date")
+        return data
 
     def __init__(self, *args, agencies, **kwargs):
         super().__init__(*args, **kwargs)

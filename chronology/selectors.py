@@ -134,6 +134,7 @@ class ChronologyFilters:
     date_from: date | None = None
     date_to: date | None = None
     significant_only: bool = False
+    newest_first: bool = False
 
     @property
     def active(self) -> bool:
@@ -161,11 +162,15 @@ class Chronology:
     shows_filed_in_error: bool
 
 
-def _visible_events(actor, child: Child):
+def _visible_events(actor, child: Child, access: policy.Access):
     from chronology.services import filed_in_error_q
 
     ids = record_ids(child)
     events = Event.objects.filter(child_id__in=ids)
+    if access.awaiting_confirmation:
+        # Until a designated safeguarding lead confirms a self-claimed involvement, the practitioner reads
+        # only what their own agency recorded: recording about a child must not open the whole record.
+        events = events.filter(agency_id=actor.agency_id)
     shows_withdrawn = visibility.sees_filed_in_error(actor)
     if not shows_withdrawn:
         events = events.exclude(pk__in=Event.objects.filter(child_id__in=ids).filter(filed_in_error_q()).values("pk"))
@@ -205,12 +210,13 @@ def chronology_get(
 
     from chronology.services import superseded_ids
 
-    events, shows_withdrawn = _visible_events(actor, child)
+    events, shows_withdrawn = _visible_events(actor, child, access)
     filtered = _filtered(events, filters)
     stats = filtered.aggregate(total=Count("pk"), last=Max("pk"))
     # Page through ids in the index's order first, then load only the page's rows with their joins:
     # the cost stays that of one page however long the chronology, whatever the planner's statistics.
-    ordered_ids = filtered.order_by("occurred_on", "recorded_at", "pk").values_list("pk", flat=True)
+    order = ("-occurred_on", "-recorded_at", "-pk") if filters.newest_first else ("occurred_on", "recorded_at", "pk")
+    ordered_ids = filtered.order_by(*order).values_list("pk", flat=True)
     paginator = Paginator(ordered_ids, PAGE_SIZE)
     paginator.count = stats["total"]  # already counted: spare the database a second COUNT
     page = paginator.get_page(page_number)
@@ -232,7 +238,7 @@ def chronology_get(
             superseded=e.pk in superseded,
             filed_in_error=e.pk in withdrawn,
             amendments=amendments.get(e.pk, []),
-            can_amend=may_write and e.pk not in withdrawn and e.agency_id == actor.agency_id,
+            can_amend=may_write and e.pk not in withdrawn and e.pk not in superseded and e.agency_id == actor.agency_id,
         )
         for e in page_events
     ]
@@ -263,9 +269,9 @@ def _timeline(child, filtered, filters, shows_withdrawn, stats, agencies) -> str
     return svg
 
 
-def chronology_agencies(*, actor, child: Child) -> list[Agency]:
+def chronology_agencies(*, actor, child: Child, access: policy.Access) -> list[Agency]:
     """The agencies with entries on the child's chronology, for the filters and the timeline's lanes."""
-    events, _ = _visible_events(actor, child)
+    events, _ = _visible_events(actor, child, access)
     return list(Agency.objects.filter(pk__in=events.values("agency_id")).order_by("name"))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import structlog
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,7 +27,10 @@ from chronology.models import Child, Event, Person, months_between
 log = structlog.get_logger(__name__)
 
 JIGSAW_SOURCE = "jigsaw"
+# Pregnancy and the unborn baby's circumstances are recorded on the child's chronology.
+PREGNANCY = timedelta(weeks=42)
 DNA_MIN_AGE_YEARS = 13
+CONTACT_TYPES = frozenset({"home_visit", "health_contact", "no_access_visit"})
 
 # Every field of an event the contract names, by its name in the contract.
 CONTRACT_EVENT_FIELDS = [
@@ -105,6 +108,11 @@ def event_problems(data: EventInput, *, child: Child, today: date | None = None)
         add("factors", "a factor code is given twice")
     if data.occurred_on > today:
         add("occurred_on", "The date must be today or in the past")
+    elif child.date_of_birth is not None and data.occurred_on < child.date_of_birth - PREGNANCY:
+        add(
+            "occurred_on",
+            f"The date is before the child's life began: they were born on {child.date_of_birth:%-d %B %Y}",
+        )
     if data.date_precision not in v.DATE_PRECISION:
         add("date_precision", f"unknown date precision '{data.date_precision}'")
     if not data.summary.strip():
@@ -171,6 +179,13 @@ def event_nudges(data: EventInput, *, child: Child, confirmed: set[str]) -> list
                 confirm="attend_alone",
             )
         )
+    if data.type in CONTACT_TYPES and data.child_seen is None:
+        nudges.append(
+            Nudge(
+                "child_seen",
+                "Say whether you saw the child at this contact. Reviews keep finding children unseen for months.",
+            )
+        )
     if data.child_seen and not data.child_voice.strip():
         nudges.append(
             Nudge(
@@ -198,6 +213,11 @@ def _may_write(actor: User, child: Child) -> policy.Access:
     if not access.can_write:
         raise PermissionDenied("You can read this record but not record information on it.")
     return access
+
+
+def amendment_allowed(*, actor: User, original: Event) -> None:
+    """Raises PermissionDenied unless the actor may amend this entry."""
+    _may_amend(actor, original)
 
 
 def _may_amend(actor: User, original: Event) -> None:

@@ -62,10 +62,11 @@ def timeline_svg(rows, agencies) -> str:
         y = TOP + lane * LANE
         if lane % 2:
             out.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{LANE}" fill="#f3f2f1"/>')
-        label = escape(names.get(pk, "Agency"))
+        name = names.get(pk, "Agency")
+        short = name if len(name) <= 25 else name[:24].rstrip() + "…"
         out.append(
-            f'<text x="4" y="{y + 16}" font-size="13" fill="#0b0c0c">{label[:26]}'
-            f"<title>{label}: {counts[lane]} entries</title></text>"
+            f'<text x="4" y="{y + 16}" font-size="13" fill="#0b0c0c">{escape(short)}'
+            f"<title>{escape(name)}: {counts[lane]} entries</title></text>"
         )
     for (lane, x), significant in sorted(marks.items()):
         y = TOP + lane * LANE

@@ -63,6 +63,7 @@ def _filters(form) -> selectors.ChronologyFilters:
         date_from=data["date_from"],
         date_to=data["date_to"],
         significant_only=data["significant"],
+        newest_first=data["order"] == "newest",
     )
 
 
@@ -74,7 +75,7 @@ def child_detail(request, child_id: int):
         return redirect("child-detail", child_id=child.merged_into_id)
     today = timezone.localdate()
     facts = selectors.child_key_facts(actor=request.user, child=child, today=today)
-    agencies = selectors.chronology_agencies(actor=request.user, child=child)
+    agencies = selectors.chronology_agencies(actor=request.user, child=child, access=access)
     filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
     chronology = selectors.chronology_get(
         actor=request.user,
@@ -121,6 +122,7 @@ def event_amend(request, event_id: int):
     child, access = _child_or_404(request, original.child_id, "chronology (amending an entry)")
     if visibility.event_view(request.user, original) != visibility.FULL:
         raise Http404("No entry found")
+    services.amendment_allowed(actor=request.user, original=original)
     return _event_form(request, child, access, form_class=AmendmentForm, original=original)
 
 
@@ -138,19 +140,23 @@ def _event_form(request, child, access, *, form_class, original):
             amendment_reason=form.cleaned_data.get("amendment_reason", ""),
             amendment_kind=form.cleaned_data.get("amendment_kind", ""),
         )
+        problems = services.event_problems(data, child=child)
+        for name, errors in problems.items():
+            target = {"occurred_on": "occurred_day", "source": "information_source"}.get(name, name)
+            form.add_error(target if target in form.fields else None, errors)
         nudges = services.event_nudges(data, child=child, confirmed=form.confirmations())
         for nudge in nudges:
             form.add_error(nudge.field if nudge.field in form.fields else None, nudge.message)
-        if not nudges:
+        if not nudges and not problems:
             try:
-                services.event_record(actor=user, child=child, data=data)
+                event = services.event_record(actor=user, child=child, data=data)
             except ValidationError as exc:
                 for name, errors in exc.message_dict.items():
                     target = {"occurred_on": "occurred_day", "source": "information_source"}.get(name, name)
                     form.add_error(target if target in form.fields else None, errors)
             else:
                 messages.success(request, "Amendment recorded." if original else "Entry recorded.")
-                return redirect("child-detail", child_id=child.pk)
+                return redirect(reverse("child-detail", args=[child.pk]) + f"?order=newest#entry-{event.pk}")
     return render(
         request,
         "chronology/event_form.html",
@@ -332,7 +338,13 @@ def involvement_end(request, involvement_id: int):
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
-            messages.success(request, "Involvement ended.")
+            messages.success(request, f"Involvement of {involvement} with {involvement.child.full_name} ended.")
+            if selectors.policy.access_for(request.user, involvement.child) is None:
+                return redirect(
+                    "involvements-to-confirm"
+                    if rules.has_perm("agencies.confirm_involvements", request.user)
+                    else "home"
+                )
             return redirect("child-detail", child_id=involvement.child_id)
     return render(request, "chronology/involvement_end.html", {"form": form, "involvement": involvement})
 
@@ -345,7 +357,7 @@ def involvement_confirm(request, involvement_id: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "Involvement confirmed.")
+        messages.success(request, f"Involvement of {involvement} with {involvement.child.full_name} confirmed.")
     return redirect(
         request.POST.get("next")
         if request.POST.get("next") == reverse("involvements-to-confirm")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A fixed key is fine here: this configuration refuses nothing and is never production.
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="embedded-default-not-secret-" + "x" * 40)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])

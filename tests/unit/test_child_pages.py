@@ -97,7 +97,7 @@ def test_recording_information_creates_a_self_claimed_involvement_for_the_dsl_to
     client_for(dsl).post(reverse("involvement-confirm", args=[involvement.pk]))
     involvement.refresh_from_db()
     assert involvement.confirmed_by == dsl
-    assert "Kit Invented" not in client_for(dsl).get(reverse("involvements-to-confirm")).content.decode()
+    assert "There is nothing to confirm." in client_for(dsl).get(reverse("involvements-to-confirm")).content.decode()
 
 
 def test_recording_information_needs_the_identifiers_to_match_the_child(client_for, ann, kit):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -204,6 +204,8 @@ def test_an_actor_without_access_is_refused(db, tmp_path, bob, kit):
 
 def test_the_area_lead_creates_children_and_alice_adds_to_kit(db, tmp_path, lead, alice, kit):
     assert import_doc(load(), tmp_path, "--actor", "lead")["children"]["created"] == 1
+    kit.date_of_birth = date(2017, 2, 14)  # the same child as the health visiting system's
+    kit.save()
     document = load("s06-ordinary.json")
     document["source"] = "health-visiting"
     document["children"][0]["nhs_number"] = "999 123 4519"
