@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from datetime import date
 
+from django.db import connection
+
+from agencies.models import Agency
 from chronology.linkage import record_ids
 from chronology.models import Child, Event
 from thresholds.engine import ChildFacts, EventFacts
 
-EVENT_FIELDS = (
-    "pk",
-    "occurred_on",
-    "agency__code",
-    "type",
-    "factors",
-    "child_seen",
-    "information_source",
-    "details",
-    "amends_id",
-    "amendment_kind",
-)
+EMPTY = {"[]", "{}", "", None}
+
+
+def _json(text, empty):
+    # Most events carry no factors and no details: skip decoding those.
+    return empty if text in EMPTY else json.loads(text)
+
+
+def _rows(ids: list[int]) -> list[tuple]:
+    """The event columns the engine reads, as plain rows: re-assessment reads thousands of them."""
+    event = Event._meta.db_table
+    agency = Agency._meta.db_table
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        "SELECT e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
+        "e.information_source, CAST(e.details AS TEXT), e.amends_id, e.amendment_kind "
+        f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        return cursor.fetchall()
 
 
 def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
@@ -35,20 +49,18 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
     events = [
         EventFacts(
             ref=str(pk),
-            occurred_on=occurred_on,
+            occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
             agency=agency,
             type=kind,
-            factors=tuple(factors or ()),
+            factors=tuple(_json(factors, [])),
             people_factors=tuple(people.get(pk, ())),
-            child_seen=seen,
+            child_seen=None if seen is None else bool(seen),
             source=source,
-            details=details or {},
+            details=_json(details, {}),
             amends=str(amends) if amends else None,
             amendment_kind=amendment_kind or "",
         )
-        for pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind in (
-            Event.objects.filter(child_id__in=ids).values_list(*EVENT_FIELDS)
-        )
+        for pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind in _rows(ids)
     ]
     return (
         ChildFacts(

@@ -29,7 +29,8 @@ def indicated_level_context(request, child, access):
     snapshot = services.latest_assessment(child) or services.child_reassess(child_id=child.pk)
     if snapshot is None:
         return None
-    refs = {int(ref) for reason in snapshot.reasons for ref in reason["events"] if ref.isdigit()}
+    shown = 12  # the panel names at most this many events per reason, then says how many more
+    refs = {int(ref) for reason in snapshot.reasons for ref in reason["events"][:shown] if ref.isdigit()}
     events = {
         pk: (occurred_on, kind, agency)
         for pk, occurred_on, kind, agency in Event.objects.filter(pk__in=refs).values_list(
@@ -39,13 +40,13 @@ def indicated_level_context(request, child, access):
     reasons = []
     for reason in snapshot.reasons:
         linked = []
-        for ref in reason["events"]:
+        for ref in reason["events"][:shown]:
             if ref.isdigit() and int(ref) in events:
                 occurred_on, kind, agency = events[int(ref)]
                 linked.append(
                     {"pk": int(ref), "occurred_on": occurred_on, "type": kind.replace("_", " "), "agency": agency}
                 )
-        reasons.append({**reason, "linked": linked})
+        reasons.append({**reason, "linked": linked, "more": max(0, len(reason["events"]) - shown)})
     return {
         "snapshot": snapshot,
         "flags": [(flag, FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in snapshot.flags],
