@@ -35,8 +35,10 @@ def run():
         for _ in range(20):
             engine.assess(child_facts, events, as_of, policy)
         best = min(best, (time.perf_counter() - start) / 20)
-    rows = [("engine: events scored per second (one core)", int(len(events) / best), "events/s", "200,000 or more"),
-            ("engine: one assessment of 2,000 events", round(best * 1000, 2), "ms", "")]
+    rows = [
+        ("engine: events scored per second (one core)", int(len(events) / best), "events/s", "200,000 or more"),
+        ("engine: one assessment of 2,000 events", round(best * 1000, 2), "ms", ""),
+    ]
 
     for _ in range(3):
         services.child_reassess(child_id=child.pk)
@@ -46,12 +48,19 @@ def run():
         services.child_reassess(child_id=child.pk)
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    rows.append(("re-assess one child of 2,000 events, database to snapshot: median",
-                 round(statistics.median(times), 1), "ms", "under 20 ms"))
+    rows.append(
+        (
+            "re-assess one child of 2,000 events, database to snapshot: median",
+            round(statistics.median(times), 1),
+            "ms",
+            "under 20 ms",
+        )
+    )
     rows.append(("re-assess one child: 95th percentile", round(times[int(len(times) * 0.95)], 1), "ms", ""))
 
     start = time.perf_counter()
     engine.timeline(child_facts, [e for e in events if e.occurred_on.year <= 2013], date(2013, 12, 31), policy)
-    rows.append(("timeline replay of the first two years (about 330 events)",
-                 round(time.perf_counter() - start, 2), "s", ""))
+    rows.append(
+        ("timeline replay of the first two years (about 330 events)", round(time.perf_counter() - start, 2), "s", "")
+    )
     return rows

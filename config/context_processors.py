@@ -27,6 +27,13 @@ def _navigation(request) -> list[dict]:
     items.append(("Likely duplicates", "match-review", linkage.may_review_matches(user)))
     items.append(("Access reviews", "access-reviews", rules.has_perm("agencies.review_exceptional_access", user)))
     items.append(("Access log", "access-log", rules.has_perm("agencies.view_access_log", user)))
+    items.append(
+        (
+            "Indicated levels",
+            "thresholds-report",
+            bool(user.agency_id and user.role_codes() & {"area_safeguarding_lead", "administrator"}),
+        )
+    )
     items.append(("Administration", "admin:index", user.is_staff))
     nav = []
     for label, name, shown in items:

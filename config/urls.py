@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("agencies.urls")),
     path("", include("chronology.urls")),
+    path("", include("thresholds.urls")),
 ]

@@ -179,3 +179,37 @@ def test_practitioners_cannot_propose_policies(alice, kit):
 
     with pytest.raises(PermissionDenied):
         services.policy_propose(actor=alice, area=kit.area, document=json.loads(DEFAULT_PATH.read_text()))
+
+
+def test_the_area_report_counts_levels_and_flags_without_naming_children(client_for, lead, alice, kit, capsys):
+    from django.core.management import call_command
+
+    baby(kit)
+    event_record(actor=alice, child=kit, data=bruise(kit, alice.agency))
+    services.child_reassess(child_id=kit.pk)
+    page = client_for(lead).get(reverse("thresholds-report")).content.decode()
+    assert "1 of 1 children have been assessed" in page
+    assert "non_mobile_bruising" in page and "Kit" not in page
+    call_command("thresholds_report", kit.area.code, "--json")
+    report = __import__("json").loads(capsys.readouterr().out)
+    assert report["per_level"]["4"] == 1 and report["flags"] == {"non_mobile_bruising": 1}
+
+
+def test_policy_commands_propose_then_a_second_lead_approves(lead, kit, tmp_path, eager):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from tests.factories import persona
+
+    persona("lead2", "agency-csc", lead.agency.kind, *lead.role_codes())
+    document = json.loads(DEFAULT_PATH.read_text())
+    document.update(name="northshire", version=3)
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document))
+    call_command("threshold_policy", "propose", str(path), "--area", kit.area.code, "--actor", "lead")
+    proposal = __import__("thresholds.models", fromlist=["ThresholdPolicy"]).ThresholdPolicy.objects.get()
+    with pytest.raises(CommandError, match="second person"):
+        call_command("threshold_policy", "approve", str(proposal.pk), "--actor", "lead")
+    call_command("threshold_policy", "approve", str(proposal.pk), "--actor", "lead2")
+    assert services.policy_for_area(kit.area_id).label == "northshire/3"
