@@ -360,3 +360,59 @@ class ChronologyFilterForm(forms.Form):
     def __init__(self, *args, agencies, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agency"].choices = [(str(a.pk), a.name) for a in agencies]
+
+
+class ChildForm(FindChildForm):
+    """Adding a child: the exact identifiers first, so a child already on Jigsaw is found, not duplicated."""
+
+    sex = forms.ChoiceField(label="Sex", choices=[("", "Not known"), *v.choices(v.SEX)], required=False)
+    ethnicity = forms.CharField(label="Ethnicity", required=False)
+    first_language = forms.CharField(label="First language", required=False)
+    religion = forms.CharField(label="Religion", required=False)
+
+    def clean(self):
+        data = super().clean()
+        for name, label in (("given_name", "first name"), ("family_name", "last name")):
+            if not (data.get(name) or "").strip():
+                self.add_error(name, f"Enter the child's {label}")
+        if data.get("date_of_birth") is None and "dob_day" not in self.errors:
+            self.add_error("dob_day", "Enter the child's date of birth")
+        return data
+
+
+class HouseholdMemberForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[("", "Choose a role"), *v.choices(v.PERSON_ROLES)],
+        error_messages={"required": "Choose the person's role"},
+    )
+    given_name = forms.CharField(label="First name", required=False)
+    family_name = forms.CharField(label="Last name", required=False)
+    relationship = forms.CharField(
+        label="Relationship, in plain words",
+        required=False,
+        help_text="For example: mother's partner, visits most days",
+    )
+    factors = forms.MultipleChoiceField(
+        label="What is known about them (factor codes)",
+        required=False,
+        choices=[(c, f"{label} ({c})") for c, label in v.FACTORS.items() if c.endswith(("B", "C"))],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class AddressForm(forms.Form):
+    address = forms.CharField(
+        label="Address", widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "Enter the address"}
+    )
+    postcode = forms.CharField(
+        label="Postcode", required=False, widget=forms.TextInput(attrs={"class": "govuk-input--width-10"})
+    )
+    area_name = forms.CharField(
+        label="Local authority area",
+        required=False,
+        help_text="A move into another area shows on the record as a move across a border.",
+    )
+    moved_in = forms.DateField(
+        label="Moved in on", required=False, input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2025"
+    )

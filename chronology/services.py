@@ -19,10 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agencies import policy
-from agencies.models import Agency, AuditEntry, Involvement, Role, User
+from agencies.models import Agency, AuditEntry, Involvement, InvolvementReason, Role, User
 from chronology import signals
 from chronology import vocabulary as v
-from chronology.models import Child, Event, Person, months_between
+from chronology.models import Address, Child, Event, Person, months_between
 
 log = structlog.get_logger(__name__)
 
@@ -312,3 +312,137 @@ def superseded_ids(event_ids) -> set[int]:
 def filed_in_error_q() -> Q:
     """Events taken off the chronology: filed-in-error amendments and the entries they withdraw."""
     return Q(amendment_kind="filed_in_error") | Q(amendments__amendment_kind="filed_in_error")
+
+
+# --- the child record --------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildInput:
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: str = ""
+    nhs_number: str = ""
+    upn: str = ""
+    ethnicity: str = ""
+    religion: str = ""
+    first_language: str = ""
+
+
+class ChildExists(Exception):
+    """The NHS number or UPN belongs to a child already on the platform: one child, one record."""
+
+    def __init__(self, child: Child):
+        super().__init__("A child with this NHS number or unique pupil number is already on Jigsaw")
+        self.child = child
+
+
+def child_create(*, actor: User, data: ChildInput) -> Child:
+    """Add a child the platform does not know yet, in the actor's area, with the actor working with them.
+
+    A child whose NHS number or UPN is already known is not created again: `ChildExists` names the
+    record, and the caller offers the exact-identifier route (record information, or break-glass).
+    A likely match by name and date of birth is created all the same and queued for a lead to review.
+    """
+    from chronology import linkage
+
+    adders = {Role.PRACTITIONER, Role.DESIGNATED_SAFEGUARDING_LEAD, Role.AREA_SAFEGUARDING_LEAD}
+    if not actor.agency_id or not actor.role_codes() & adders:
+        raise PermissionDenied("Only practitioners and safeguarding leads in an agency add children.")
+    existing = linkage.child_with_identifiers(nhs_number=data.nhs_number, upn=data.upn)
+    if existing is not None:
+        raise ChildExists(existing)
+    if data.date_of_birth > timezone.localdate() + PREGNANCY:
+        raise ValidationError({"date_of_birth": "The date of birth is too far in the future"})
+    with transaction.atomic():
+        now = timezone.now()
+        child = Child.objects.create(
+            given_name=data.given_name.strip(),
+            family_name=data.family_name.strip(),
+            date_of_birth=data.date_of_birth,
+            sex=data.sex,
+            nhs_number=data.nhs_number,
+            upn=data.upn.upper(),
+            ethnicity=data.ethnicity.strip(),
+            religion=data.religion.strip(),
+            first_language=data.first_language.strip(),
+            area=actor.agency.area,
+        )
+        Involvement.objects.create(
+            child=child,
+            agency_id=actor.agency_id,
+            practitioner=actor,
+            reason=InvolvementReason.ALLOCATED,
+            reason_detail="Added the child to Jigsaw",
+            started_on=timezone.localdate(),
+            created_by=actor,
+            last_activity_at=now,
+            confirmed_by=actor,
+            confirmed_at=now,
+        )
+        AuditEntry.objects.create(at=now, user=actor, action="child_created", child=child, target=f"child {child.pk}")
+        linkage.likely_matches_queue(child)
+    log.info("child_created", child=child.pk, actor=actor.pk)
+    return child
+
+
+def household_member_add(
+    *,
+    actor: User,
+    child: Child,
+    role: str,
+    given_name: str,
+    family_name: str,
+    relationship: str = "",
+    factors: list[str] | None = None,
+) -> Person:
+    """Record a household member or significant adult: the men in the household must be visible too."""
+    with transaction.atomic():
+        _may_write(actor, child)
+        if role not in v.PERSON_ROLES:
+            raise ValidationError({"role": "Choose the person's role"})
+        unknown = [code for code in factors or [] if code not in v.FACTORS]
+        if unknown:
+            raise ValidationError({"factors": f"unknown factor codes {', '.join(unknown)}"})
+        person = Person.objects.create(
+            source=JIGSAW_SOURCE,
+            ref=f"p-{uuid.uuid4().hex}",
+            role=role,
+            given_name=given_name.strip(),
+            family_name=family_name.strip(),
+            relationship=relationship.strip(),
+            factors=list(factors or []),
+        )
+        person.children.add(child)
+        AuditEntry.objects.create(
+            at=timezone.now(), user=actor, action="household_member_added", child=child, target=f"person {person.pk}"
+        )
+    return person
+
+
+def address_add(
+    *, actor: User, child: Child, address: str, postcode: str, area_name: str, moved_in: date | None
+) -> Address:
+    """Record an address; a move into another area shows on the record as a move across a border."""
+    from agencies.models import Area
+
+    with transaction.atomic():
+        _may_write(actor, child)
+        if not address.strip():
+            raise ValidationError({"address": "Enter the address"})
+        if moved_in and moved_in > timezone.localdate():
+            raise ValidationError({"moved_in": "The date must be today or in the past"})
+        area = Area.objects.filter(name__iexact=area_name.strip()).first() if area_name.strip() else None
+        record = Address.objects.create(
+            child=child,
+            address=address.strip(),
+            postcode=postcode.strip().upper(),
+            area=area,
+            area_name="" if area else area_name.strip(),
+            moved_in=moved_in,
+        )
+        AuditEntry.objects.create(
+            at=timezone.now(), user=actor, action="address_added", child=child, target=f"address {record.pk}"
+        )
+    return record

@@ -7,6 +7,9 @@ from chronology import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("children/find", views.child_find, name="child-find"),
+    path("children/new", views.child_new, name="child-new"),
+    path("children/<int:child_id>/household/add", views.household_add, name="household-add"),
+    path("children/<int:child_id>/addresses/add", views.address_add, name="address-add"),
     path("children/record-information", views.child_claim, name="child-claim"),
     path("children/break-glass", views.child_break_glass, name="child-break-glass"),
     path("children/<int:child_id>/", views.child_detail, name="child-detail"),

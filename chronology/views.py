@@ -19,12 +19,15 @@ from agencies.services import origin_from_request
 from chronology import linkage, panels, selectors, services, visibility
 from chronology import vocabulary as v
 from chronology.forms import (
+    AddressForm,
     AmendmentForm,
     AuditOpenForm,
     BreakGlassForm,
+    ChildForm,
     ChronologyFilterForm,
     EventForm,
     FindChildForm,
+    HouseholdMemberForm,
     InvolvementAddForm,
     InvolvementEndForm,
     initial_from_event,
@@ -375,3 +378,73 @@ def involvement_renew(request, involvement_id: int):
     else:
         messages.success(request, "Involvement renewed.")
     return redirect("child-detail", child_id=involvement.child_id)
+
+
+@require_http_methods(["GET", "POST"])
+def child_new(request):
+    """Add a child not yet on Jigsaw. A child whose NHS number or UPN is known is found instead."""
+    form = ChildForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            child = services.child_create(
+                actor=request.user,
+                data=services.ChildInput(
+                    given_name=data["given_name"],
+                    family_name=data["family_name"],
+                    date_of_birth=data["date_of_birth"],
+                    sex=data["sex"],
+                    nhs_number=data["nhs_number"],
+                    upn=data["upn"],
+                    ethnicity=data["ethnicity"],
+                    religion=data["religion"],
+                    first_language=data["first_language"],
+                ),
+            )
+        except services.ChildExists:
+            # One child, one record: show the exact-identifier match, as "Find a child" would.
+            matches = selectors.children_matching(
+                actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
+            )
+            messages.info(request, "This child is already on Jigsaw: their record is below.")
+            return _render_find(request, FindChildForm(request.POST), matches)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error("dob_day" if name == "date_of_birth" else None, errors)
+        else:
+            messages.success(request, f"{child.full_name} added. You are recorded as working with them.")
+            return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/child_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def household_add(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "chronology (adding a household member)")
+    if not access.can_write:
+        raise PermissionDenied("You can read this record but not record information on it.")
+    form = HouseholdMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.household_member_add(actor=request.user, child=child, **form.cleaned_data)
+        messages.success(request, "Household member recorded.")
+        return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/household_add.html", {"form": form, "child": child})
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def address_add(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "chronology (adding an address)")
+    if not access.can_write:
+        raise PermissionDenied("You can read this record but not record information on it.")
+    form = AddressForm(request.POST or None, initial={"area_name": child.area.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.address_add(actor=request.user, child=child, **form.cleaned_data)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, "Address recorded.")
+            return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/address_add.html", {"form": form, "child": child})
