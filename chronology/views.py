@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import rules
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -90,6 +92,11 @@ def child_detail(request, child_id: int):
     )
     query = request.GET.copy()
     query.pop("page", None)
+    # Entries never change; what a reader sees of each depends only on these, so one key covers the page.
+    entries_state = [
+        (e.event.pk, e.view, e.superseded, e.filed_in_error, len(e.amendments), e.can_amend) for e in chronology.entries
+    ]
+    entries_key = hashlib.sha256(repr(entries_state).encode()).hexdigest()
     return render(
         request,
         "chronology/child_detail.html",
@@ -100,6 +107,7 @@ def child_detail(request, child_id: int):
             "chronology": chronology,
             "filter_form": filter_form,
             "filter_query": query.urlencode(),
+            "entries_key": entries_key,
             "timeline": mark_safe(chronology.timeline_svg),  # noqa: S308 - drawn by chronology.timeline, escaped
             "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
+
 from chronology.models import Event
 from chronology.panels import Panel, register
 from thresholds import services
@@ -29,6 +31,20 @@ def indicated_level_context(request, child, access):
     snapshot = services.latest_assessment(child) or services.child_reassess(child_id=child.pk)
     if snapshot is None:
         return None
+    key = f"indicated-level-reasons:{snapshot.pk}"
+    reasons = cache.get(key)
+    if reasons is None:
+        reasons = _linked_reasons(snapshot)
+        cache.set(key, reasons, 24 * 60 * 60)  # a snapshot never changes
+    return {
+        "snapshot": snapshot,
+        "flags": [(flag, FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in snapshot.flags],
+        "reasons": reasons,
+        "child": child,
+    }
+
+
+def _linked_reasons(snapshot) -> list[dict]:
     shown = 12  # the panel names at most this many events per reason, then says how many more
     refs = {int(ref) for reason in snapshot.reasons for ref in reason["events"][:shown] if ref.isdigit()}
     events = {
@@ -47,12 +63,7 @@ def indicated_level_context(request, child, access):
                     {"pk": int(ref), "occurred_on": occurred_on, "type": kind.replace("_", " "), "agency": agency}
                 )
         reasons.append({**reason, "linked": linked, "more": max(0, len(reason["events"]) - shown)})
-    return {
-        "snapshot": snapshot,
-        "flags": [(flag, FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in snapshot.flags],
-        "reasons": reasons,
-        "child": child,
-    }
+    return reasons
 
 
 register(Panel(name="indicated_level", template="thresholds/panel.html", context=indicated_level_context, order=10))
