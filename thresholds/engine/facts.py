@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
+
+_NO_DETAILS = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,8 +17,10 @@ class ChildFacts:
     not_independently_mobile: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventFacts:
+    """One event as the engine reads it. Not frozen: re-assessment builds thousands, and frozen is slow."""
+
     ref: str
     occurred_on: date
     agency: str
@@ -25,7 +30,7 @@ class EventFacts:
     people_factors: tuple[str, ...] = ()
     child_seen: bool | None = None
     source: str = "practitioner"
-    details: dict = field(default_factory=dict)
+    details: dict = _NO_DETAILS  # never changed by the engine, so one empty mapping serves every event
     amends: str | None = None
     amendment_kind: str = ""
 
