@@ -416,3 +416,69 @@ class AddressForm(forms.Form):
     moved_in = forms.DateField(
         label="Moved in on", required=False, input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2025"
     )
+
+
+TRISTATE = [("", "Not recorded"), ("yes", "Yes"), ("no", "No")]
+
+
+class ChildDetailsForm(forms.Form):
+    sex = forms.ChoiceField(label="Sex", choices=[("", "Not known"), *v.choices(v.SEX)], required=False)
+    ethnicity = forms.CharField(label="Ethnicity", required=False)
+    religion = forms.CharField(label="Religion", required=False)
+    first_language = forms.CharField(label="First language", required=False)
+    setting = forms.ModelChoiceField(
+        queryset=Agency.objects.none(),
+        required=False,
+        label="School or early years setting",
+        empty_label="None recorded",
+    )
+    mobility = forms.ChoiceField(
+        label="Is the child independently mobile (crawling, cruising or pulling to stand)?",
+        choices=[
+            ("", "Not recorded: decide by age (every baby under 6 months is not)"),
+            ("mobile", "Yes, independently mobile"),
+            ("not_mobile", "No, not independently mobile"),
+        ],
+        required=False,
+    )
+    young_carer = forms.ChoiceField(label="Young carer", choices=TRISTATE, required=False)
+    elective_home_education = forms.ChoiceField(label="Electively home educated", choices=TRISTATE, required=False)
+    alias_given_name = forms.CharField(label="Other first name", required=False)
+    alias_family_name = forms.CharField(label="Other last name", required=False)
+    alias_note = forms.CharField(
+        label="What the other name is", required=False, help_text="For example: previous name, known as"
+    )
+
+    def __init__(self, *args, child, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["setting"].queryset = Agency.objects.filter(
+            area_id=child.area_id, kind__in=["school", "early_years"]
+        ).order_by("name")
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        tri = {"": None, "yes": True, "no": False}
+        return {
+            "sex": data["sex"],
+            "ethnicity": data["ethnicity"].strip(),
+            "religion": data["religion"].strip(),
+            "first_language": data["first_language"].strip(),
+            "setting": data["setting"],
+            "not_independently_mobile_recorded": {"": None, "mobile": False, "not_mobile": True}[data["mobility"]],
+            "young_carer": tri[data["young_carer"]],
+            "elective_home_education": tri[data["elective_home_education"]],
+        }
+
+
+def child_details_initial(child) -> dict:
+    tri = {None: "", True: "yes", False: "no"}
+    return {
+        "sex": child.sex,
+        "ethnicity": child.ethnicity,
+        "religion": child.religion,
+        "first_language": child.first_language,
+        "setting": child.setting_id,
+        "mobility": {None: "", False: "mobile", True: "not_mobile"}[child.not_independently_mobile_recorded],
+        "young_carer": tri[child.young_carer],
+        "elective_home_education": tri[child.elective_home_education],
+    }

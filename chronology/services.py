@@ -446,3 +446,48 @@ def address_add(
             at=timezone.now(), user=actor, action="address_added", child=child, target=f"address {record.pk}"
         )
     return record
+
+
+CHILD_DETAIL_FIELDS = (
+    "sex",
+    "ethnicity",
+    "religion",
+    "first_language",
+    "setting",
+    "not_independently_mobile_recorded",
+    "young_carer",
+    "elective_home_education",
+)
+
+
+def child_details_update(*, actor: User, child: Child, changes: dict, alias: tuple[str, str, str] | None = None):
+    """Change the child's details (not events: those are evidence). Each change is kept in the audit trail."""
+    from chronology.models import ChildAlias
+
+    with transaction.atomic():
+        child = Child.objects.select_for_update().get(pk=child.pk)
+        _may_write(actor, child)
+        unknown = set(changes) - set(CHILD_DETAIL_FIELDS)
+        if unknown:
+            raise ValidationError(f"these details cannot be changed here: {', '.join(sorted(unknown))}")
+        before = {name: getattr(child, name) for name in changes}
+        for name, value in changes.items():
+            setattr(child, name, value)
+        changed = {name: (str(before[name]), str(value)) for name, value in changes.items() if before[name] != value}
+        if changed:
+            child.save(update_fields=list(changes))
+        if alias and (alias[0].strip() or alias[1].strip()):
+            ChildAlias.objects.create(
+                child=child, given_name=alias[0].strip(), family_name=alias[1].strip(), note=alias[2].strip()
+            )
+            changed["alias"] = ("", f"{alias[0]} {alias[1]}".strip())
+        if changed:
+            AuditEntry.objects.create(
+                at=timezone.now(),
+                user=actor,
+                action="child_details_changed",
+                child=child,
+                target=f"child {child.pk}",
+                detail={"changed": changed},
+            )
+    return child

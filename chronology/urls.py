@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("children/find", views.child_find, name="child-find"),
     path("children/new", views.child_new, name="child-new"),
+    path("children/<int:child_id>/details", views.child_details, name="child-details"),
     path("children/<int:child_id>/household/add", views.household_add, name="household-add"),
     path("children/<int:child_id>/addresses/add", views.address_add, name="address-add"),
     path("children/record-information", views.child_claim, name="child-claim"),

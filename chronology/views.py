@@ -25,6 +25,7 @@ from chronology.forms import (
     AmendmentForm,
     AuditOpenForm,
     BreakGlassForm,
+    ChildDetailsForm,
     ChildForm,
     ChronologyFilterForm,
     EventForm,
@@ -32,6 +33,7 @@ from chronology.forms import (
     HouseholdMemberForm,
     InvolvementAddForm,
     InvolvementEndForm,
+    child_details_initial,
     initial_from_event,
 )
 from chronology.models import Child, Event
@@ -456,3 +458,23 @@ def address_add(request, child_id: int):
             messages.success(request, "Address recorded.")
             return redirect("child-detail", child_id=child.pk)
     return render(request, "chronology/address_add.html", {"form": form, "child": child})
+
+
+@require_http_methods(["GET", "POST"])
+@transaction.atomic
+def child_details(request, child_id: int):
+    child, access = _child_or_404(request, child_id, "chronology (changing the child's details)")
+    if not access.can_write:
+        raise PermissionDenied("You can read this record but not record information on it.")
+    form = ChildDetailsForm(request.POST or None, child=child, initial=child_details_initial(child))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.child_details_update(
+            actor=request.user,
+            child=child,
+            changes=form.changes(),
+            alias=(data["alias_given_name"], data["alias_family_name"], data["alias_note"]),
+        )
+        messages.success(request, "Details saved.")
+        return redirect("child-detail", child_id=child.pk)
+    return render(request, "chronology/child_details.html", {"form": form, "child": child})

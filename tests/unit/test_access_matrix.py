@@ -48,6 +48,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "home": everyone(200),
     "child-find": everyone(200),
     "child-new": everyone(200),
+    "child-details": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "household-add": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "address-add": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "child-claim": everyone(405),

@@ -75,3 +75,32 @@ def test_readers_who_cannot_write_cannot_add_to_the_record(client_for, edt, bob,
     assert client_for(edt).post(reverse("household-add", args=[kit.pk]), {"role": "father"}).status_code == 403
     assert client_for(bob).post(reverse("address-add", args=[kit.pk]), {"address": "x"}).status_code == 404
     assert not Person.objects.exists() and not Address.objects.exists()
+
+
+def test_a_practitioner_records_mobility_and_details_and_the_change_is_audited(client_for, alice, kit):
+    from agencies.models import AgencyKind
+    from tests.factories import AgencyFactory
+
+    nursery = AgencyFactory(code="nursery", name="Invented Nursery", kind=AgencyKind.EARLY_YEARS, area=kit.area)
+    response = client_for(alice).post(
+        reverse("child-details", args=[kit.pk]),
+        {
+            "mobility": "not_mobile",
+            "sex": "female",
+            "first_language": "Polish",
+            "setting": nursery.pk,
+            "young_carer": "no",
+            "elective_home_education": "",
+            "alias_given_name": "Kitty",
+            "alias_note": "known as",
+        },
+    )
+    assert response.status_code == 302
+    kit.refresh_from_db()
+    assert kit.not_independently_mobile_recorded is True and kit.setting == nursery and kit.young_carer is False
+    assert kit.aliases.get().given_name == "Kitty"
+    entry = AuditEntry.objects.get(action="child_details_changed")
+    assert entry.user == alice and "not_independently_mobile_recorded" in entry.detail["changed"]
+    page = client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()
+    assert "No: not independently mobile" in page and "(recorded by a practitioner)" in page
+    assert "Kitty" in page and "Invented Nursery" in page
