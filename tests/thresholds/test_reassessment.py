@@ -213,3 +213,33 @@ def test_policy_commands_propose_then_a_second_lead_approves(lead, kit, tmp_path
         call_command("threshold_policy", "approve", str(proposal.pk), "--actor", "lead")
     call_command("threshold_policy", "approve", str(proposal.pk), "--actor", "lead2")
     assert services.policy_for_area(kit.area_id).label == "northshire/3"
+
+
+def test_the_level_history_charts_the_score_and_names_the_events_that_raised_it(client_for, alice, kit):
+    from agencies.models import AccessLog
+
+    for month, (kind, factors) in enumerate(
+        [
+            ("domestic_abuse_incident", ["3B"]),
+            ("parental_mental_health_concern", ["4B"]),
+            ("parental_substance_misuse_concern", ["2C"]),
+        ],
+        start=2,
+    ):
+        event_record(
+            actor=alice,
+            child=kit,
+            data=EventInput(
+                occurred_on=datetime.date(2025, month, 10),
+                agency=alice.agency,
+                type=kind,
+                factors=factors,
+                summary=f"Invented concern number {month}, recorded in full.",
+            ),
+        )
+    response = client_for(alice).get(reverse("level-history", args=[kit.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="jigsaw-history"' in page and "level rose to" in page
+    assert "parental substance misuse concern" in page  # the event that completed the toxic trio
+    assert AccessLog.objects.filter(user=alice, what="indicated level history").exists()

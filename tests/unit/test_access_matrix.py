@@ -65,6 +65,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "match-review": only({"dsl": 200, "lead": 200}),
     "child-merges": only({"lead": 200}),
     "access-reviews": only({"lead": 200, "auditor": 200}),
+    "level-history": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "thresholds-report": only({"lead": 200, "admin": 200}),
     "access-log": only({"auditor": 200, "lead": 200}),
     "access-log-csv": only({"auditor": 200, "lead": 200}),
