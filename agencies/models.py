@@ -231,6 +231,33 @@ class ExceptionalAccess(models.Model):
         return f"{self.get_kind_display()} by {self.user} at {self.opened_at:%Y-%m-%d %H:%M}"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError(self.model.append_only_refusal)
+
+    def delete(self):
+        raise PermissionError(self.model.append_only_refusal)
+
+
+class AppendOnlyModel(models.Model):
+    """Rows written once and never changed or removed by the application (PostgreSQL triggers back it)."""
+
+    append_only_refusal = "This record is append-only: it is never updated or deleted."
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(self.append_only_refusal)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(self.append_only_refusal)
+
+
 class AccessBasis(models.TextChoices):
     INVOLVEMENT = "involvement", "Own involvement"
     TEAM_INVOLVEMENT = "team_involvement", "Agency team's involvement"
@@ -252,16 +279,10 @@ class AccessChannel(models.TextChoices):
     TASK = "task", "Background task"
 
 
-class AccessLogQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The access log is append-only: rows are never updated.")
-
-    def delete(self):
-        raise PermissionError("The access log is append-only: rows are never deleted.")
-
-
-class AccessLog(models.Model):
+class AccessLog(AppendOnlyModel):
     """One row per read of a child's record. Append-only; PostgreSQL refuses UPDATE and DELETE."""
+
+    append_only_refusal = "The access log is append-only: rows are never updated or deleted."
 
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_log")
@@ -277,8 +298,6 @@ class AccessLog(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=100, blank=True)
 
-    objects = AccessLogQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["child", "-at"]), models.Index(fields=["user", "-at"])]
@@ -286,25 +305,11 @@ class AccessLog(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} read {self.what}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The access log is append-only: rows are never updated.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The access log is append-only: rows are never deleted.")
-
-
-class AuditEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("The audit trail is append-only.")
-
-    def delete(self):
-        raise PermissionError("The audit trail is append-only.")
-
-
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """One row per write that matters: who recorded, amended, merged or imported what, and when."""
+
+    append_only_refusal = "The audit trail is append-only."
 
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="audit_entries")
@@ -313,19 +318,9 @@ class AuditEntry(models.Model):
     target = models.CharField(max_length=200, blank=True, help_text="What was written, for example 'event 123'.")
     detail = models.JSONField(default=dict, blank=True)
 
-    objects = AuditEntryQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-pk"]
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The audit trail is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The audit trail is append-only.")

@@ -10,6 +10,7 @@ from datetime import date
 
 from django.db import models
 
+from agencies.models import AppendOnlyModel
 from chronology import vocabulary as v
 
 NON_MOBILE_UNDER_MONTHS = 6
@@ -167,16 +168,10 @@ class Person(models.Model):
         return f"{name} ({self.get_role_display()})"
 
 
-class EventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("Chronology events are evidence: they are never updated. Record an amendment.")
-
-    def delete(self):
-        raise PermissionError("Chronology events are evidence: they are never deleted.")
-
-
-class Event(models.Model):
+class Event(AppendOnlyModel):
     """One dated piece of the jigsaw from one agency. Append-only."""
+
+    append_only_refusal = "Chronology events are evidence: never updated or deleted. Record an amendment."
 
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="events")
     source_system = models.CharField(max_length=64, help_text="The sending system ('jigsaw' when recorded here).")
@@ -212,8 +207,6 @@ class Event(models.Model):
     given_fields = models.JSONField(default=list, blank=True)
     stored_at = models.DateTimeField(auto_now_add=True)
 
-    objects = EventQuerySet.as_manager()
-
     class Meta:
         ordering = ["occurred_on", "recorded_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["source_system", "ref"], name="unique_event_ref")]
@@ -225,14 +218,6 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_on} {self.get_type_display()} ({self.source_system}:{self.ref})"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("Chronology events are evidence: they are never updated. Record an amendment.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Chronology events are evidence: they are never deleted.")
 
     @property
     def factor_words(self) -> list[str]:
