@@ -32,8 +32,12 @@ def thresholds_report(request):
         (level, policy.level_name(level), count, round(100 * count / report.assessed) if report.assessed else 0)
         for level, count in report.per_level.items()
     ]
+    # Progress of a re-assessment after a policy change: how many children already carry the policy in force.
+    current = dict(report.policies).get(policy.label, 0)
     return render(
-        request, "thresholds/report.html", {"area": area, "report": report, "policy": policy, "levels": levels}
+        request,
+        "thresholds/report.html",
+        {"area": area, "report": report, "policy": policy, "levels": levels, "current": current},
     )
 
 

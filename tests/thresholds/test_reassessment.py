@@ -243,3 +243,20 @@ def test_the_level_history_charts_the_score_and_names_the_events_that_raised_it(
     assert 'class="jigsaw-history"' in page and "level rose to" in page
     assert "parental substance misuse concern" in page  # the event that completed the toxic trio
     assert AccessLog.objects.filter(user=alice, what="indicated level history").exists()
+
+
+def test_the_report_shows_the_progress_of_a_reassessment_under_a_new_policy(client_for, lead, kit, alice):
+    import json
+
+    from tests.factories import ChildFactory, persona
+
+    ChildFactory(given_name="Other")
+    services.child_reassess(child_id=kit.pk)
+    other_lead = persona("lead2", "agency-csc", lead.agency.kind, *lead.role_codes())
+    document = json.loads(DEFAULT_PATH.read_text())
+    document.update(name="northshire", version=4)
+    proposal = services.policy_propose(actor=lead, area=kit.area, document=document)
+    services.policy_approve(actor=other_lead, proposal=proposal)  # the area task is queued after commit only
+    services.child_reassess(child_id=kit.pk)
+    page = client_for(lead).get(reverse("thresholds-report")).content.decode()
+    assert "Re-assessing under policy northshire/4: 1 of 2 children done" in page
