@@ -54,9 +54,11 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 
+BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jigsaw} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/2}
+
 bench: setup
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jigsaw} scripts/services-up
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jigsaw} $(PY) bench/run.py
+	$(BENCH_ENV) scripts/services-up
+	$(BENCH_ENV) $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules static_build staticfiles var .pytest_cache .ruff_cache

@@ -57,7 +57,8 @@ def _write(sections: list) -> None:
         "# Benchmarks",
         "",
         "Written by `make bench` (`scripts/services-up` then `.venv/bin/python bench/run.py` with `DATABASE_URL`",
-        "on the local PostgreSQL); do not edit by hand.",
+        "on the local PostgreSQL and `REDIS_URL` on the local Redis); do not edit by hand. The machine's speed",
+        "varies between runs by up to a factor of two: compare numbers from one run.",
         f"Last run {now} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"database {connection.vendor}.",
         "",

@@ -70,3 +70,60 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
         ),
         events,
     )
+
+
+def facts_for_many(children: list[Child]) -> dict[int, tuple[ChildFacts, list[EventFacts]]]:
+    """Facts for many children at once (a whole area after a policy change), in a fixed number of queries."""
+    if not children:
+        return {}
+    group: dict[int, int] = {c.pk: c.pk for c in children}  # record id -> the surviving child it belongs to
+    frontier = [c.pk for c in children]
+    while frontier:
+        merged = list(Child.objects.filter(merged_into_id__in=frontier).values_list("pk", "merged_into_id"))
+        for pk, into in merged:
+            group[pk] = group[into]
+        frontier = [pk for pk, _ in merged]
+    people: dict[int, list[str]] = defaultdict(list)
+    ids = list(group)
+    for event_id, factors in Event.people.through.objects.filter(event__child_id__in=ids).values_list(
+        "event_id", "person__factors"
+    ):
+        people[event_id].extend(factors or [])
+    by_child: dict[int, list[EventFacts]] = defaultdict(list)
+    event = Event._meta.db_table
+    agency = Agency._meta.db_table
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = (
+        "SELECT e.child_id, e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
+        "e.information_source, CAST(e.details AS TEXT), e.amends_id, e.amendment_kind "
+        f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        for child_id, pk, occurred_on, code, kind, factors, seen, source, details, amends, amendment_kind in cursor:
+            by_child[group[child_id]].append(
+                EventFacts(
+                    ref=str(pk),
+                    occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
+                    agency=code,
+                    type=kind,
+                    factors=tuple(_json(factors, [])),
+                    people_factors=tuple(people.get(pk, ())),
+                    child_seen=None if seen is None else bool(seen),
+                    source=source,
+                    details=_json(details, {}),
+                    amends=str(amends) if amends else None,
+                    amendment_kind=amendment_kind or "",
+                )
+            )
+    return {
+        c.pk: (
+            ChildFacts(
+                ref=str(c.pk),
+                date_of_birth=c.date_of_birth,
+                not_independently_mobile=c.not_independently_mobile_recorded,
+            ),
+            by_child.get(c.pk, []),
+        )
+        for c in children
+    }

@@ -146,3 +146,55 @@ def policy_approve(*, actor: User, proposal: ThresholdPolicy) -> ThresholdPolicy
 
     transaction.on_commit(queue)
     return proposal
+
+
+def children_reassess(*, child_ids: list[int]) -> int:
+    """Re-assess many children in one transaction and a fixed number of queries; returns snapshots stored.
+
+    For a whole area after a policy change, and the nightly run. Same rule as `child_reassess`: a
+    snapshot only where the level, score, flags or policy changed.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from thresholds.facts import facts_for_many
+
+    system = policy.system_user()
+    now = timezone.now()
+    today = timezone.localdate()
+    with transaction.atomic():
+        latest = Assessment.objects.filter(child=OuterRef("pk")).order_by("-assessed_at", "-pk")
+        children = list(
+            Child.objects.filter(pk__in=child_ids, merged_into__isnull=True).annotate(
+                latest_id=Subquery(latest.values("pk")[:1])
+            )
+        )
+        children = [c for c in children if policy.access_for(system, c) is not None]
+        snapshots = Assessment.objects.in_bulk([c.latest_id for c in children if c.latest_id])
+        facts = facts_for_many(children)
+        policies: dict[int, engine.Policy] = {}
+        new = []
+        for child in children:
+            if child.area_id not in policies:
+                policies[child.area_id] = policy_for_area(child.area_id)
+            child_facts, events = facts[child.pk]
+            result = engine.assess(child_facts, events, today, policies[child.area_id])
+            if not _same(snapshots.get(child.latest_id), result):
+                new.append(
+                    Assessment(
+                        child=child,
+                        assessed_at=now,
+                        as_of=result.as_of,
+                        policy=result.policy,
+                        level=result.level,
+                        level_name=result.level_name,
+                        score=round(result.score, 1),
+                        toxic_trio=result.toxic_trio,
+                        flags=list(result.flags),
+                        reasons=[reason.as_dict() for reason in result.reasons],
+                    )
+                )
+        Assessment.objects.bulk_create(new, batch_size=1000)
+        ReassessmentDue.objects.filter(
+            child_id__in=[c.pk for c in children], done_at__isnull=True, created_at__lte=now
+        ).update(done_at=now)
+    return len(new)

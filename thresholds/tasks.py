@@ -27,9 +27,7 @@ def reassess(child_id: int) -> int | None:
 
 @shared_task(name="thresholds.tasks.reassess_chunk", acks_late=True)
 def reassess_chunk(child_ids: list[int]) -> int:
-    for child_id in child_ids:
-        services.child_reassess(child_id=child_id)
-    return len(child_ids)
+    return services.children_reassess(child_ids=child_ids)
 
 
 @shared_task(name="thresholds.tasks.sweep_due")

@@ -260,3 +260,30 @@ def test_the_report_shows_the_progress_of_a_reassessment_under_a_new_policy(clie
     services.child_reassess(child_id=kit.pk)
     page = client_for(lead).get(reverse("thresholds-report")).content.decode()
     assert "Re-assessing under policy northshire/4: 1 of 2 children done" in page
+
+
+def test_reassessing_many_at_once_gives_what_one_at_a_time_gives(kit, alice, bob):
+    from tests.factories import ChildFactory
+
+    others = [ChildFactory(given_name=f"Child{i}") for i in range(3)]
+    for i, child in enumerate([kit, *others]):
+        for n in range(i + 1):
+            event_record(
+                actor=system_user(),
+                child=child,
+                data=EventInput(
+                    occurred_on=timezone.localdate() - datetime.timedelta(days=20 * n),
+                    agency=alice.agency,
+                    type="domestic_abuse_incident",
+                    factors=["3B"],
+                    summary="Invented incident, recorded in full.",
+                ),
+            )
+    ids = [kit.pk, *(c.pk for c in others)]
+    assert services.children_reassess(child_ids=ids) == 4
+    batch = {a.child_id: (a.level, a.flags, a.score) for a in Assessment.objects.all()}
+    Assessment.objects.all().delete()
+    for child_id in ids:
+        services.child_reassess(child_id=child_id)
+    assert {a.child_id: (a.level, a.flags, a.score) for a in Assessment.objects.all()} == batch
+    assert services.children_reassess(child_ids=ids) == 0  # nothing changed, nothing stored
