@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from datetime import date
 
+from django.core.cache import cache
 from django.db import connection
 
 from agencies.models import Agency
@@ -21,7 +22,7 @@ def _json(text, empty):
     return empty if text in EMPTY else json.loads(text)
 
 
-def _rows(ids: list[int]) -> list[tuple]:
+def _rows(ids: list[int], after: int = 0) -> list[tuple]:
     """The event columns the engine reads, as plain rows: re-assessment reads thousands of them."""
     event = Event._meta.db_table
     agency = Agency._meta.db_table
@@ -29,11 +30,15 @@ def _rows(ids: list[int]) -> list[tuple]:
     sql = (
         "SELECT e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
         "e.information_source, CAST(e.details AS TEXT), e.amends_id, e.amendment_kind "
-        f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders})"
+        f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders}) AND e.id > %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
+        cursor.execute(sql, [*ids, after])
         return cursor.fetchall()
+
+
+# Events are never changed, so a child's facts only ever grow: keep them, and read only newer rows.
+FACTS_CACHE_SECONDS = 6 * 60 * 60
 
 
 def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
@@ -42,11 +47,21 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
     Event refs are platform ids as text: reasons then link straight to the entries.
     """
     ids = record_ids(child)
+    key = "engine-facts:" + ",".join(map(str, ids))
+    cached = cache.get(key)
+    last, known = cached if cached else (0, [])
+    if cached and Event.objects.filter(child_id__in=ids, pk__lte=last).count() != len(known):
+        # An event with a lower id committed after the cache was filled (ids are not commit order
+        # across transactions): start again rather than miss it.
+        cached, last, known = None, 0, []
     people: dict[int, list[str]] = defaultdict(list)
-    through = Event.people.through.objects.filter(event__child_id__in=ids).values_list("event_id", "person__factors")
+    through = Event.people.through.objects.filter(event__child_id__in=ids, event_id__gt=last).values_list(
+        "event_id", "person__factors"
+    )
     for event_id, factors in through:
         people[event_id].extend(factors or [])
-    events = [
+    rows = _rows(ids, after=last)
+    fresh = [
         EventFacts(
             ref=str(pk),
             occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
@@ -60,8 +75,12 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
             amends=str(amends) if amends else None,
             amendment_kind=amendment_kind or "",
         )
-        for pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind in _rows(ids)
+        for pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind in rows
     ]
+    events = known + fresh
+    if fresh or not cached:
+        newest = max((pk for pk, *_ in rows), default=last)
+        cache.set(key, (newest, events), FACTS_CACHE_SECONDS)
     return (
         ChildFacts(
             ref=str(child.pk),

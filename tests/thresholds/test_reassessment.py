@@ -287,3 +287,19 @@ def test_reassessing_many_at_once_gives_what_one_at_a_time_gives(kit, alice, bob
         services.child_reassess(child_id=child_id)
     assert {a.child_id: (a.level, a.flags, a.score) for a in Assessment.objects.all()} == batch
     assert services.children_reassess(child_ids=ids) == 0  # nothing changed, nothing stored
+
+
+def test_cached_facts_pick_up_new_events_and_events_committed_out_of_order(kit, alice):
+    from thresholds.facts import facts_for
+
+    first = event_record(actor=system_user(), child=kit, data=bruise(kit, alice.agency, datetime.date(2024, 1, 2)))
+    assert [e.ref for e in facts_for(kit)[1]] == [str(first.pk)]
+    second = event_record(actor=system_user(), child=kit, data=bruise(kit, alice.agency, datetime.date(2024, 2, 2)))
+    assert [e.ref for e in facts_for(kit)[1]] == [str(first.pk), str(second.pk)]
+    # Simulate an event with a lower id becoming visible late: the cache notices the count and reloads.
+    from django.core.cache import cache
+
+    key = f"engine-facts:{kit.pk}"
+    last, events = cache.get(key)
+    cache.set(key, (last, events[1:]))
+    assert {e.ref for e in facts_for(kit)[1]} == {str(first.pk), str(second.pk)}
