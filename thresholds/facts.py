@@ -28,13 +28,31 @@ def _rows(ids: list[int], after: int = 0) -> list[tuple]:
     agency = Agency._meta.db_table
     placeholders = ", ".join(["%s"] * len(ids))
     sql = (
-        "SELECT e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
+        "SELECT e.child_id, e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
         "e.information_source, CAST(e.details AS TEXT), e.amends_id, e.amendment_kind "
         f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders}) AND e.id > %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*ids, after])
         return cursor.fetchall()
+
+
+def _event_facts(row: tuple, people: dict[int, list[str]]) -> EventFacts:
+    """One row of `_rows` (without its child id) as the engine's facts."""
+    pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind = row
+    return EventFacts(
+        ref=str(pk),
+        occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
+        agency=agency,
+        type=kind,
+        factors=tuple(_json(factors, [])),
+        people_factors=tuple(people.get(pk, ())),
+        child_seen=None if seen is None else bool(seen),
+        source=source,
+        details=_json(details, {}),
+        amends=str(amends) if amends else None,
+        amendment_kind=amendment_kind or "",
+    )
 
 
 # Events are never changed, so a child's facts only ever grow: keep them, and read only newer rows.
@@ -61,25 +79,10 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
     for event_id, factors in through:
         people[event_id].extend(factors or [])
     rows = _rows(ids, after=last)
-    fresh = [
-        EventFacts(
-            ref=str(pk),
-            occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
-            agency=agency,
-            type=kind,
-            factors=tuple(_json(factors, [])),
-            people_factors=tuple(people.get(pk, ())),
-            child_seen=None if seen is None else bool(seen),
-            source=source,
-            details=_json(details, {}),
-            amends=str(amends) if amends else None,
-            amendment_kind=amendment_kind or "",
-        )
-        for pk, occurred_on, agency, kind, factors, seen, source, details, amends, amendment_kind in rows
-    ]
+    fresh = [_event_facts(row[1:], people) for row in rows]
     events = known + fresh
     if fresh or not cached:
-        newest = max((pk for pk, *_ in rows), default=last)
+        newest = max((row[1] for row in rows), default=last)
         cache.set(key, (newest, events), FACTS_CACHE_SECONDS)
     return (
         ChildFacts(
@@ -109,32 +112,8 @@ def facts_for_many(children: list[Child]) -> dict[int, tuple[ChildFacts, list[Ev
     ):
         people[event_id].extend(factors or [])
     by_child: dict[int, list[EventFacts]] = defaultdict(list)
-    event = Event._meta.db_table
-    agency = Agency._meta.db_table
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = (
-        "SELECT e.child_id, e.id, e.occurred_on, a.code, e.type, CAST(e.factors AS TEXT), e.child_seen, "  # noqa: S608
-        "e.information_source, CAST(e.details AS TEXT), e.amends_id, e.amendment_kind "
-        f"FROM {event} e JOIN {agency} a ON a.id = e.agency_id WHERE e.child_id IN ({placeholders})"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ids)
-        for child_id, pk, occurred_on, code, kind, factors, seen, source, details, amends, amendment_kind in cursor:
-            by_child[group[child_id]].append(
-                EventFacts(
-                    ref=str(pk),
-                    occurred_on=occurred_on if isinstance(occurred_on, date) else date.fromisoformat(occurred_on),
-                    agency=code,
-                    type=kind,
-                    factors=tuple(_json(factors, [])),
-                    people_factors=tuple(people.get(pk, ())),
-                    child_seen=None if seen is None else bool(seen),
-                    source=source,
-                    details=_json(details, {}),
-                    amends=str(amends) if amends else None,
-                    amendment_kind=amendment_kind or "",
-                )
-            )
+    for row in _rows(ids):
+        by_child[group[row[0]]].append(_event_facts(row[1:], people))
     return {
         c.pk: (
             ChildFacts(
