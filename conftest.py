@@ -29,9 +29,13 @@ def _fresh_cache():
     """Each test starts with an empty cache: cached drawings and entries never leak between tests."""
     from django.core.cache import cache
 
+    from thresholds.facts import facts_cache_clear
+
     cache.clear()
+    facts_cache_clear()
     yield
     cache.clear()
+    facts_cache_clear()
 
 
 @pytest.fixture

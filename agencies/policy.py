@@ -196,6 +196,12 @@ rules.add_perm("agencies.view_access_log", is_auditor | is_area_safeguarding_lea
 rules.add_perm("agencies.open_for_audit", is_auditor)
 
 
+def system_identity() -> User:
+    """The system account for permission checks only, without reading it from the database. Never
+    saved and never named as the author of a row: for that, use `system_user()`."""
+    return User(username=SYSTEM_USERNAME, is_active=False)
+
+
 def system_user() -> User:
     """The account commands and tasks act as when no person is named. It can never sign in."""
     user, _ = User.objects.get_or_create(

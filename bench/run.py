@@ -2,7 +2,8 @@
 """Run every benchmark in bench/ (files named bench_*.py) and rewrite docs/benchmarks.md.
 
 Each benchmark module has a `run()` returning rows of (measure, value, unit, target). Numbers are
-printed and written down; no test asserts on them.
+printed and written down; no test asserts on them. `bench/run.py bench_thresholds ...` runs only the
+named benchmarks and prints their numbers without rewriting the file.
 """
 
 from __future__ import annotations
@@ -31,17 +32,20 @@ def main() -> None:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        sections = _run_all()
+        sections = _run_all(sys.argv[1:])
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    _write(sections)
+    if not sys.argv[1:]:
+        _write(sections)
 
 
-def _run_all() -> list:
+def _run_all(only: list[str]) -> list:
     sections = []
     # The area benchmark loads a million events: it runs last so it cannot slow the others.
     paths = sorted((REPO / "bench").glob("bench_*.py"), key=lambda p: (p.stem == "bench_area", p.stem))
     for path in paths:
+        if only and path.stem not in only:
+            continue
         module = importlib.import_module(f"bench.{path.stem}")
         print(f"== {path.stem}: {module.__doc__.strip().splitlines()[0]}")
         rows = module.run()

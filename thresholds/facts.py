@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
-from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Sum
 
 from agencies.models import Agency
 from chronology.linkage import record_ids
@@ -55,8 +57,33 @@ def _event_facts(row: tuple, people: dict[int, list[str]]) -> EventFacts:
     )
 
 
-# Events are never changed, so a child's facts only ever grow: keep them, and read only newer rows.
-FACTS_CACHE_SECONDS = 6 * 60 * 60
+# Events are never changed and people's factors are never edited, so a child's facts only ever grow.
+# Each process keeps the facts of the children it assessed last, in memory (decoding them from a
+# shared cache costs more than reading the rows again), and reads only the rows it has not seen.
+# The kept facts are checked against the database every time by the count and the sum of the event
+# ids: a later commit of a lower id, or a kept event whose transaction rolled back, fails the check.
+FACTS_CACHE_CHILDREN = 256
+
+
+@dataclass(slots=True)
+class _Known:
+    newest: int  # the highest event id read
+    total: int  # the sum of the event ids read
+    events: list[EventFacts]
+
+
+_known: OrderedDict[tuple[int, ...], _Known] = OrderedDict()
+_known_lock = threading.Lock()
+
+
+def facts_cache_clear() -> None:
+    with _known_lock:
+        _known.clear()
+
+
+def _fingerprint(ids: list[int]) -> tuple[int, int]:
+    found = Event.objects.filter(child_id__in=ids).aggregate(n=Count("pk"), total=Sum("pk"))
+    return found["n"], found["total"] or 0
 
 
 def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
@@ -65,25 +92,32 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
     Event refs are platform ids as text: reasons then link straight to the entries.
     """
     ids = record_ids(child)
-    key = "engine-facts:" + ",".join(map(str, ids))
-    cached = cache.get(key)
-    last, known = cached if cached else (0, [])
-    if cached and Event.objects.filter(child_id__in=ids, pk__lte=last).count() != len(known):
-        # An event with a lower id committed after the cache was filled (ids are not commit order
-        # across transactions): start again rather than miss it.
-        cached, last, known = None, 0, []
-    people: dict[int, list[str]] = defaultdict(list)
-    through = Event.people.through.objects.filter(event__child_id__in=ids, event_id__gt=last).values_list(
-        "event_id", "person__factors"
-    )
-    for event_id, factors in through:
-        people[event_id].extend(factors or [])
-    rows = _rows(ids, after=last)
-    fresh = [_event_facts(row[1:], people) for row in rows]
-    events = known + fresh
-    if fresh or not cached:
-        newest = max((row[1] for row in rows), default=last)
-        cache.set(key, (newest, events), FACTS_CACHE_SECONDS)
+    key = tuple(ids)
+    with _known_lock:
+        known = _known.get(key)
+    if known is not None:
+        count, total = _fingerprint(ids)
+        if (count, total) != (len(known.events), known.total):
+            rows = _rows(ids, after=known.newest)
+            grown = (len(known.events) + len(rows), known.total + sum(row[1] for row in rows))
+            if grown == (count, total):
+                known = _Known(
+                    newest=max(row[1] for row in rows),
+                    total=total,
+                    events=known.events + _facts(rows, fresh=len(rows) <= 500, ids=ids),
+                )
+            else:
+                known = None
+    if known is None:
+        events = _facts(_rows(ids), fresh=False, ids=ids)
+        refs = [int(e.ref) for e in events]
+        known = _Known(newest=max(refs, default=0), total=sum(refs), events=events)
+    with _known_lock:
+        _known[key] = known
+        _known.move_to_end(key)
+        while len(_known) > FACTS_CACHE_CHILDREN:
+            _known.popitem(last=False)
+    events = known.events
     return (
         ChildFacts(
             ref=str(child.pk),
@@ -92,6 +126,22 @@ def facts_for(child: Child) -> tuple[ChildFacts, list[EventFacts]]:
         ),
         events,
     )
+
+
+def _facts(rows: list[tuple], *, fresh: bool, ids: list[int] = ()) -> list[EventFacts]:
+    """Rows as engine facts, with the factors of the people each event names. A few fresh rows look
+    their people up by event; a whole record group by child."""
+    if not rows:
+        return []
+    through = Event.people.through.objects
+    if fresh:
+        through = through.filter(event_id__in=[row[1] for row in rows])
+    else:
+        through = through.filter(event__child_id__in=ids)
+    people: dict[int, list[str]] = defaultdict(list)
+    for event_id, factors in through.values_list("event_id", "person__factors"):
+        people[event_id].extend(factors or [])
+    return [_event_facts(row[1:], people) for row in rows]
 
 
 def facts_for_many(children: list[Child]) -> dict[int, tuple[ChildFacts, list[EventFacts]]]:

@@ -58,11 +58,17 @@ def child_reassess(*, child_id: int) -> Assessment | None:
     with transaction.atomic():
         child = Child.objects.select_for_update().filter(pk=child_id).first()
         # Tasks reach child data through the policy too, as the platform's system account.
-        if child is None or policy.access_for(policy.system_user(), child) is None:
+        if child is None or policy.access_for(policy.system_identity(), child) is None:
             return None
         now = timezone.now()
         result = assessment_compute(child)
-        latest = Assessment.objects.filter(child=child).order_by("-assessed_at", "-pk").first()
+        # The comparison needs neither the reasons nor the rest of the stored snapshot.
+        latest = (
+            Assessment.objects.filter(child=child)
+            .only("level", "score", "flags", "policy")
+            .order_by("-assessed_at", "-pk")
+            .first()
+        )
         created = None
         if not _same(latest, result):
             created = Assessment.objects.create(
