@@ -43,9 +43,9 @@ run: setup
 	@echo
 	@echo "Jigsaw is starting on http://$(HOST):$(PORT)/ : sign in there with a demo user above."
 	@echo "Administration: http://$(HOST):$(PORT)/admin/ (user admin). Health: http://$(HOST):$(PORT)/healthz"
-	@echo "E-mail is printed here, tasks run in-process, data is in var/jigsaw.sqlite3. Stop with Ctrl+C."
+	@echo "E-mail is printed here, tasks and the minute jobs run in-process, data is in var/jigsaw.sqlite3. Stop with Ctrl+C."
 	@echo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_embedded $(HOST):$(PORT)
 
 test: setup
 	scripts/test

@@ -39,6 +39,17 @@ def _fresh_cache():
 
 
 @pytest.fixture
+def eager():
+    """Tasks run in this process, at once, even when REDIS_URL names a broker (the suite on Redis)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def alice(db):
     return persona("alice", "agency-a", AgencyKind.HEALTH_VISITING, Role.PRACTITIONER)
 

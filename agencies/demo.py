@@ -81,6 +81,14 @@ USERS = [
     DemoUser("admin", "Ada", "Minter", None, "Platform administrator", (Role.ADMINISTRATOR,), staff=True),
 ]
 
+# Who manages whom: unacknowledged alerts move up to line managers, who see the supervision list.
+LINE_MANAGERS = {
+    "social.worker": "team.manager",
+    "team.manager": "head.of.service",
+    "hv.practitioner": "hv.dsl",
+    "school.practitioner": "school.dsl",
+}
+
 
 def demo_seed() -> list[DemoUser]:
     """Create or refresh the demo data. Running it again changes nothing that is already right."""
@@ -121,3 +129,5 @@ def _seed() -> None:
         for role in spec.roles:
             RoleGrant.objects.get_or_create(user=user, role=role)
         RoleGrant.objects.filter(user=user).exclude(role__in=spec.roles).delete()
+    for report, manager in LINE_MANAGERS.items():
+        User.objects.filter(username=report).update(line_manager=User.objects.get(username=manager))

@@ -88,6 +88,14 @@ class User(AbstractUser):
         default=False,
         help_text="A demo account with a published password. Demo accounts cannot sign in on production.",
     )
+    line_manager = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reports",
+        help_text="Unacknowledged alerts move up to them; they see the supervision list for their reports.",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -159,6 +167,9 @@ class Involvement(models.Model):
         help_text="Empty when the relationship is the agency team's as a whole.",
     )
     reason = models.CharField(max_length=40, choices=InvolvementReason.choices)
+    lead = models.BooleanField(
+        default=False, help_text="The child's lead practitioner: alerts about the child reach them directly."
+    )
     reason_detail = models.TextField(blank=True)
     started_on = models.DateField()
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -262,6 +273,7 @@ class AccessBasis(models.TextChoices):
     INVOLVEMENT = "involvement", "Own involvement"
     TEAM_INVOLVEMENT = "team_involvement", "Agency team's involvement"
     DESIGNATED_SAFEGUARDING_LEAD = "designated_safeguarding_lead", "Designated safeguarding lead of an involved agency"
+    LINE_MANAGER = "line_manager", "Line manager of a practitioner involved"
     AREA_SAFEGUARDING_LEAD = "area_safeguarding_lead", "Safeguarding lead for the child's area"
     EMERGENCY_DUTY_TEAM = "emergency_duty_team", "Emergency duty team for the child's area"
     BREAK_GLASS = "break_glass", "Break-glass"

@@ -105,6 +105,10 @@ def access_for(user, child, *, now=None) -> Access | None:
         agencys = active.filter(agency_id=user.agency_id).first()
         if agencys:
             return Access(AccessBasis.DESIGNATED_SAFEGUARDING_LEAD, can_write=True, involvement=agencys)
+    # Supervision: a line manager reads (never writes) the records their own reports work on. Their
+    # reading does not keep the practitioner's involvement alive, so no involvement is named.
+    if Role.LINE_MANAGER in roles and active.filter(practitioner__line_manager=user).exists():
+        return Access(AccessBasis.LINE_MANAGER, can_write=False)
     in_area = user.agency_id is not None and user.agency.area_id == child.area_id
     if in_area and Role.AREA_SAFEGUARDING_LEAD in roles:
         return Access(AccessBasis.AREA_SAFEGUARDING_LEAD, can_write=True)
@@ -135,6 +139,8 @@ def readable_children_q(user, *, now=None) -> Q:
         involvement |= Q(practitioner=user) | Q(practitioner__isnull=True, agency_id=user.agency_id)
     if user.agency_id and Role.DESIGNATED_SAFEGUARDING_LEAD in roles:
         involvement |= Q(agency_id=user.agency_id)
+    if Role.LINE_MANAGER in roles:
+        involvement |= Q(practitioner__line_manager=user)
     involved = Involvement.objects.active(now=now).filter(involvement).values("child_id")
     q |= Q(pk__in=involved) | Q(merged_records__pk__in=involved)
     if user.agency_id and roles & {Role.AREA_SAFEGUARDING_LEAD, Role.EMERGENCY_DUTY_TEAM}:

@@ -6,7 +6,7 @@ import rules
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from agencies.models import AccessLog, ExceptionalAccess, Involvement, InvolvementReason
+from agencies.models import AccessLog, Area, ExceptionalAccess, Involvement, InvolvementReason
 
 
 def involvements_to_confirm(*, actor) -> QuerySet[Involvement]:
@@ -57,3 +57,8 @@ def access_log(*, actor, child_id: int | None = None, user_id: int | None = None
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
     return rows.order_by("-at", "-pk")
+
+
+def area_named(text: str) -> Area | None:
+    """An area by its code or, failing that, its name (any case): how commands name an area."""
+    return Area.objects.filter(code=text).first() or Area.objects.filter(name__iexact=text).first()

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from agencies import policy
+from agencies import policy, signals
 from agencies.models import (
     AccessChannel,
     AccessLog,
@@ -227,6 +227,7 @@ def exceptional_access_open(*, actor: User, child, kind: ExceptionalAccessKind, 
         kind=kind, user=actor, child=child, reason=reason, opened_at=now, expires_at=now + timedelta(hours=hours)
     )
     log.warning("exceptional_access_opened", kind=kind, opening=opening.pk, child=child.pk, actor=actor.pk)
+    signals.exceptional_access_opened.send(sender=ExceptionalAccess, opening=opening)
     return opening
 
 
@@ -249,4 +250,5 @@ def exceptional_access_review(
     opening.review_note = note.strip()
     opening.save(update_fields=["reviewed_by", "reviewed_at", "review_outcome", "review_note"])
     log.info("exceptional_access_reviewed", opening=opening.pk, outcome=outcome, actor=actor.pk)
+    signals.exceptional_access_reviewed.send(sender=ExceptionalAccess, opening=opening, actor=actor)
     return opening

@@ -3,8 +3,10 @@ BENCH_AREA_EVENTS events each (default 20, so 1,000,000 events), as after a poli
 
 The children and events are bulk-loaded into the throw-away database; one Celery worker process with
 as many pool processes as the machine has cores consumes `thresholds.tasks.area_reassess`'s chunks,
-and the clock runs until every child has a snapshot. Needs REDIS_URL (make bench sets DATABASE_URL;
-set REDIS_URL too). Target: 50,000 children and 1,000,000 events in under 2 minutes.
+and the clock runs until every child has a snapshot. Each chunk's transaction also raises the alerts its
+new snapshots call for (routed to one area safeguarding lead) and writes their delivery rows. Needs
+REDIS_URL (make bench sets DATABASE_URL; set REDIS_URL too). Target: 50,000 children and 1,000,000
+events in under 2 minutes.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ def run():
         Agency.objects.create(code=f"bench-{k}", name=f"Bench {k}", kind=k, area=area)
         for k in (AgencyKind.POLICE, AgencyKind.GP, AgencyKind.SCHOOL, AgencyKind.HEALTH_VISITING)
     ]
+    # One area safeguarding lead, so the alerts the new snapshots call for are routed and delivered.
+    from agencies.models import Role, RoleGrant, User
+
+    lead = User.objects.create(username="bench-lead", agency=agencies[0], email="")
+    RoleGrant.objects.create(user=lead, role=Role.AREA_SAFEGUARDING_LEAD)
     started = time.perf_counter()
     children = Child.objects.bulk_create(
         [
@@ -132,6 +139,9 @@ def run():
         worker.terminate()
         worker.wait(timeout=60)
     events = n_children * per_child
+    from escalation.models import Alert
+
+    alerts = Alert.objects.filter(area=area).count()
     return [
         (f"loading {n_children:,} children and {events:,} events (bulk)", round(load_seconds, 1), "s", ""),
         (
@@ -141,4 +151,5 @@ def run():
             "under 120 s for 50,000 children and 1,000,000 events",
         ),
         ("children re-assessed per second", round(done / seconds, 1), "children/s", "417 or more"),
+        ("alerts raised with the new snapshots (in the same transactions)", alerts, "alerts", ""),
     ]

@@ -95,6 +95,7 @@ def _seed_children(area, agencies) -> None:
                     agency=agency,
                     practitioner=practitioner,
                     reason=reason,
+                    lead=reason == InvolvementReason.ALLOCATED,
                     started_on=date(2025, 6, 2) if child.date_of_birth.year == 2025 else date(2025, 9, 1),
                     created_by=system,
                     confirmed_by=system,
@@ -239,6 +240,7 @@ def _involve_demo_users(child: Child, usernames, reason=InvolvementReason.ALLOCA
             agency=user.agency,
             practitioner=user,
             reason=reason,
+            lead=username == "social.worker",  # the allocated social worker leads
             started_on=max(child.date_of_birth, date(2020, 1, 1)),
             created_by=system,
             confirmed_by=system,

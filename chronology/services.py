@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from agencies import policy
 from agencies.models import Agency, AuditEntry, Involvement, InvolvementReason, Role, User
-from chronology import signals
+from chronology import checks, signals
 from chronology import vocabulary as v
 from chronology.models import Address, Child, Event, Person, months_between
 
@@ -84,6 +84,8 @@ class EventInput:
     recorded_by: str = ""
     recorded_at: datetime | None = None
     extra: dict = field(default_factory=dict)
+    # Set only by a service that has itself obtained a countersignature (a case closure at risk).
+    countersigned_by: User | None = None
 
 
 def record_group(child: Child) -> list[int]:
@@ -253,6 +255,8 @@ def event_record(*, actor: User, child: Child, data: EventInput) -> Event:
         if data.amends is not None:
             _may_amend(actor, data.amends)
         problems = event_problems(data, child=child)
+        for name, messages in checks.problems(actor=actor, child=child, data=data).items():
+            problems.setdefault(name, []).extend(messages)
         if problems:
             raise ValidationError(problems)
         now = timezone.now()

@@ -24,6 +24,8 @@ HEARTBEAT_INTERVAL_SECONDS = 30
 app.conf.beat_schedule = {
     # A re-assessment whose task was lost (broker down, worker killed) is picked up within a minute.
     "reassessments-sweep": {"task": "thresholds.tasks.sweep_due", "schedule": 60, "options": {"expires": 55}},
+    # Deliveries left pending or claimed by a stopped worker, unacknowledged alerts, overdue stages.
+    "escalation-sweep": {"task": "escalation.tasks.sweep", "schedule": 60, "options": {"expires": 55}},
     # Time-driven rules change with the date alone.
     "reassess-every-child": {"task": "thresholds.tasks.nightly_reassess", "schedule": crontab(hour=1, minute=30)},
     # Access already stops at the lapse; this records the end on each involvement, once a night.

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from chronology import linkage
+from escalation import selectors as escalation_selectors
+from escalation.services.loops import may_supervise
 
 
 def jigsaw(request):
@@ -12,7 +14,16 @@ def jigsaw(request):
         "service_name": "Jigsaw",
         "demo_enabled": settings.JIGSAW_DEMO_ENABLED,
         "navigation": _navigation(request),
+        "unread_notifications": _unread_notifications(request),
     }
+
+
+def _unread_notifications(request) -> int | None:
+    """The count in the header's notifications link; None when nobody is signed in."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return escalation_selectors.unread_count(user)
 
 
 def _navigation(request) -> list[dict]:
@@ -21,6 +32,10 @@ def _navigation(request) -> list[dict]:
     if user is None or not user.is_authenticated:
         return []
     items = [("Home", "home", True), ("Find a child", "child-find", True)]
+    items.append(
+        ("Alerts", "alert-queue", escalation_selectors.works_queue(user) or escalation_selectors.has_alerts(user))
+    )
+    items.append(("Supervision", "supervision", may_supervise(user)))
     items.append(
         ("Involvements to confirm", "involvements-to-confirm", rules.has_perm("agencies.confirm_involvements", user))
     )

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("agencies.urls")),
     path("", include("chronology.urls")),
     path("", include("thresholds.urls")),
+    path("", include("escalation.urls")),
 ]

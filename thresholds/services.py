@@ -12,7 +12,7 @@ from django.utils import timezone
 from agencies import policy
 from agencies.models import Area, AuditEntry, Role, User
 from chronology.models import Child
-from thresholds import engine
+from thresholds import engine, signals
 from thresholds.facts import facts_for
 from thresholds.models import Assessment, ReassessmentDue, ThresholdPolicy
 
@@ -83,6 +83,7 @@ def child_reassess(*, child_id: int) -> Assessment | None:
                 flags=list(result.flags),
                 reasons=[reason.as_dict() for reason in result.reasons],
             )
+            signals.assessments_stored.send(sender=Assessment, pairs=[(created, latest)])
         ReassessmentDue.objects.filter(child=child, done_at__isnull=True, created_at__lte=now).update(done_at=now)
     if created:
         log.info("assessment_changed", child=child_id, level=created.level, flags=created.flags)
@@ -200,6 +201,11 @@ def children_reassess(*, child_ids: list[int]) -> int:
                     )
                 )
         Assessment.objects.bulk_create(new, batch_size=1000)
+        if new:
+            signals.assessments_stored.send(
+                sender=Assessment,
+                pairs=[(a, snapshots.get(a.child.latest_id)) for a in new],
+            )
         ReassessmentDue.objects.filter(
             child_id__in=[c.pk for c in children], done_at__isnull=True, created_at__lte=now
         ).update(done_at=now)

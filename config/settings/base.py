@@ -177,6 +177,9 @@ CSRF_COOKIE_HTTPONLY = True
 MAILERS = {"default": mailer_from_url(env.email_url("EMAIL_URL", default="consolemail://"))}
 DEFAULT_FROM_EMAIL = env("JIGSAW_FROM_EMAIL", default="Jigsaw <no-reply@jigsaw.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails point here; Message-IDs of notices end in this domain.
+JIGSAW_BASE_URL = env("JIGSAW_BASE_URL", default="http://127.0.0.1:8000")
+JIGSAW_MESSAGE_ID_DOMAIN = env("JIGSAW_MESSAGE_ID_DOMAIN", default="jigsaw.invalid")
 
 # Redis is the broker, the result store and the cache. Without REDIS_URL, tasks run in-process
 # (eagerly, in the same transaction's on-commit hooks), which is the embedded default.

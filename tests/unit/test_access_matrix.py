@@ -69,6 +69,18 @@ EXPECTED: dict[str, dict[str, int]] = {
     "thresholds-report": only({"lead": 200, "admin": 200}),
     "access-log": only({"auditor": 200, "lead": 200}),
     "access-log-csv": only({"auditor": 200, "lead": 200}),
+    # The queue and the notifications list show each user only what is theirs.
+    "alert-queue": everyone(200),
+    "alert-detail": only({"dsl": 200, "lead": 200}),
+    "notifications": everyone(200),
+    "notification-open": only({"alice": 302}),
+    "disagreement-new": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
+    "disagreement-detail": only({"alice": 200, "lead": 200}),
+    # These records come with a referral to agency B, which gave its team (bob) an involvement with kit.
+    "referral-detail": only({"alice": 200, "bob": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "closure-new": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
+    "closure-detail": only({"alice": 200, "bob": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "supervision": only({"dsl": 200}, others=403),
 }
 
 
@@ -86,6 +98,50 @@ def kit_event(kit, alice):
 
     data = EventInput(occurred_on=date(2025, 2, 1), agency=alice.agency, type="home_visit", summary="Visit: Kit seen.")
     return event_record(actor=alice, child=kit, data=data)
+
+
+def escalation_records(*, kit, alice, names) -> dict[str, int]:
+    """An alert, a notification of alice's, a disagreement, a referral and a closure request on kit."""
+    from django.utils import timezone
+
+    from agencies.models import AgencyKind
+    from chronology.services import EventInput, event_record
+    from escalation.models import Notification
+    from escalation.services import alerts, disagreements, loops
+    from tests.factories import AgencyFactory
+
+    wanted = set(names) & {"alert_id", "notification_id", "disagreement_id", "referral_id", "closure_id"}
+    if not wanted:
+        return {}
+    values = {}
+    alert = alerts.alert_raise(child=kit, cause="flag:toxic_trio", severity="high", title="Toxic trio", text="x")
+    values["alert_id"] = alert.pk
+    values["notification_id"] = Notification.objects.create(
+        key="matrix", user=alice, created_at=alert.created_at, severity="high", title="t", link="/", alert=alert
+    ).pk
+    values["disagreement_id"] = disagreements.disagreement_raise(
+        actor=alice,
+        child=kit,
+        decision_disputed="The decision of 1 November to close the referral.",
+        concern="Kit has not been seen alone by anyone in three months of concerns.",
+    ).pk
+    agency_b = AgencyFactory(code="agency-b", name="Agency B", kind=AgencyKind.SCHOOL)
+    referral = event_record(
+        actor=alice,
+        child=kit,
+        data=EventInput(
+            occurred_on=timezone.localdate(),
+            agency=alice.agency,
+            type="referral",
+            summary="Referral to school about Kit's weight.",
+            details={"to_agency": agency_b.code},
+        ),
+    )
+    values["referral_id"] = referral.referral_loop.pk
+    values["closure_id"] = loops.closure_request(
+        actor=alice, child=kit, occurred_on=timezone.localdate(), summary="Family engaging well; closing with consent."
+    ).pk
+    return values
 
 
 @pytest.fixture
@@ -109,6 +165,7 @@ def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice
         "involvement_id": kit.involvements.get(practitioner=alice).pk,
         "event_id": kit_event(kit, alice).pk,
     }
+    values.update(escalation_records(kit=kit, alice=alice, names=converters))
     url = reverse(name, kwargs={key: values[key] for key in converters})
     response = client.get(url)
     assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"

@@ -69,8 +69,16 @@ TYPE_WORDS = {
 }
 
 
+# Phrases whose plural is not made at their end.
+_PLURALS = {"appointment the child was not brought to": "appointments the child was not brought to"}
+
+
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s" if not word.endswith("y") else f"{n} {word[:-1]}ies"
+    if n == 1:
+        return f"{n} {word}"
+    if word in _PLURALS:
+        return f"{n} {_PLURALS[word]}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def _age_months(born: date, day: date) -> int:

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from agencies.models import Area
+from agencies.selectors import area_named
 from thresholds.selectors import area_report
 from thresholds.services import policy_for_area
 
@@ -19,10 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
-        area = (
-            Area.objects.filter(code=options["area"]).first()
-            or Area.objects.filter(name__iexact=options["area"]).first()
-        )
+        area = area_named(options["area"])
         if area is None:
             raise CommandError(f"no area '{options['area']}'")
         report = area_report(area_id=area.pk)
