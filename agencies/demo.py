@@ -70,6 +70,15 @@ USERS = [
         "school.dsl", "Deepa", "Lal", "ns-school", "Designated safeguarding lead", (Role.DESIGNATED_SAFEGUARDING_LEAD,)
     ),
     DemoUser("hv.dsl", "Dora", "Hale", "ns-hv", "Named nurse for safeguarding", (Role.DESIGNATED_SAFEGUARDING_LEAD,)),
+    DemoUser("gp.dsl", "Gita", "Desai", "ns-gp", "Safeguarding lead GP", (Role.DESIGNATED_SAFEGUARDING_LEAD,)),
+    DemoUser(
+        "front.door",
+        "Farah",
+        "Doyle",
+        "ns-csc",
+        "Front door (MASH) team manager",
+        (Role.DESIGNATED_SAFEGUARDING_LEAD,),
+    ),
     DemoUser("social.worker", "Sam", "Wright", "ns-csc", "Social worker", (Role.PRACTITIONER, Role.CORE_GROUP_CHAIR)),
     DemoUser("team.manager", "Leah", "Manning", "ns-csc", "Team manager", (Role.LINE_MANAGER,)),
     DemoUser("head.of.service", "Simon", "Marsh", "ns-csc", "Head of service", (Role.SENIOR_MANAGER,)),
@@ -87,6 +96,7 @@ LINE_MANAGERS = {
     "team.manager": "head.of.service",
     "hv.practitioner": "hv.dsl",
     "school.practitioner": "school.dsl",
+    "gp.practitioner": "gp.dsl",
 }
 
 

@@ -147,6 +147,13 @@ class EventForm(forms.Form):
         choices=[("", "Choose a type")] + [(g, list(items)) for g, items in v.EVENT_TYPE_GROUPS.items()],
         error_messages={"required": "Choose what kind of event this is"},
     )
+    to_agency = forms.ModelChoiceField(
+        label="For a referral: the agency it went to",
+        queryset=None,
+        required=False,
+        empty_label="Not a referral",
+        help_text="The receiving agency is told, and you are told its outcome.",
+    )
     occurred_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
     occurred_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
     occurred_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
@@ -204,8 +211,11 @@ class EventForm(forms.Form):
     confirm_vague_summary = forms.BooleanField(label="I have checked: this summary says what happened", required=False)
 
     def __init__(self, *args, child, **kwargs):
+        from agencies.models import Agency
+
         super().__init__(*args, **kwargs)
         self.child = child
+        self.fields["to_agency"].queryset = Agency.objects.select_related("area").order_by("area__name", "name")
 
     def _date(self, prefix: str, label: str, *, required: bool) -> date | None:
         parts = [self.cleaned_data.get(f"{prefix}_{p}") for p in ("day", "month", "year")]
@@ -226,6 +236,8 @@ class EventForm(forms.Form):
         data = super().clean()
         data["occurred_on"] = self._date("occurred", "it happened", required=True)
         data["returned_on"] = self._date("returned_on", "the child returned", required=False)
+        if data.get("type") == "referral" and not data.get("to_agency"):
+            self.add_error("to_agency", "Choose the agency the referral went to")
         return data
 
     def details(self) -> dict:
@@ -250,6 +262,8 @@ class EventForm(forms.Form):
         for key in ("outcome", "plan", "category"):
             if data.get(key):
                 details[key] = data[key]
+        if data.get("type") == "referral" and data.get("to_agency"):
+            details["to_agency"] = data["to_agency"].code
         if data.get("confirm_attend_alone"):
             details["expected_to_attend_alone"] = True
         return details
@@ -302,6 +316,12 @@ class AmendmentForm(EventForm):
     )
 
 
+def _agency_by_code(code):
+    from agencies.models import Agency
+
+    return Agency.objects.filter(code=code).first() if isinstance(code, str) else None
+
+
 def initial_from_event(event) -> dict:
     d = event.details or {}
     tri = {True: "yes", False: "no", None: ""}
@@ -328,6 +348,7 @@ def initial_from_event(event) -> dict:
         "strangulation": bool(d.get("strangulation")),
         "threats_to_kill": bool(d.get("threats_to_kill")),
         "dash_score": d.get("dash_score"),
+        "to_agency": _agency_by_code(d.get("to_agency")),
         "outcome": d.get("outcome", ""),
         "plan": d.get("plan", ""),
         "category": d.get("category", ""),

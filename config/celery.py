@@ -21,11 +21,16 @@ app.steps["worker"].add(DjangoStructLogInitStep)
 
 HEARTBEAT_INTERVAL_SECONDS = 30
 
+# Packs render on their own queue, in a worker that recycles after each render (docker-compose: packs).
+app.conf.task_routes = {"coregroups.tasks.pack_render": {"queue": "packs"}}
+
 app.conf.beat_schedule = {
     # A re-assessment whose task was lost (broker down, worker killed) is picked up within a minute.
     "reassessments-sweep": {"task": "thresholds.tasks.sweep_due", "schedule": 60, "options": {"expires": 55}},
     # Deliveries left pending or claimed by a stopped worker, unacknowledged alerts, overdue stages.
     "escalation-sweep": {"task": "escalation.tasks.sweep", "schedule": 60, "options": {"expires": 55}},
+    # Packs whose render was lost (broker down, a worker died) are started again.
+    "packs-sweep": {"task": "coregroups.tasks.packs_sweep", "schedule": 60, "options": {"expires": 55}},
     # Time-driven rules change with the date alone.
     "reassess-every-child": {"task": "thresholds.tasks.nightly_reassess", "schedule": crontab(hour=1, minute=30)},
     # Access already stops at the lapse; this records the end on each involvement, once a night.

@@ -32,9 +32,8 @@ def _navigation(request) -> list[dict]:
     if user is None or not user.is_authenticated:
         return []
     items = [("Home", "home", True), ("Find a child", "child-find", True)]
-    items.append(
-        ("Alerts", "alert-queue", escalation_selectors.works_queue(user) or escalation_selectors.has_alerts(user))
-    )
+    # The queue holds alerts, referrals to the user's agency, closures to countersign and disagreement stages.
+    items.append(("Alerts", "alert-queue", user.agency_id is not None))
     items.append(("Supervision", "supervision", may_supervise(user)))
     items.append(
         ("Involvements to confirm", "involvements-to-confirm", rules.has_perm("agencies.confirm_involvements", user))

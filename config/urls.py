@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("chronology.urls")),
     path("", include("thresholds.urls")),
     path("", include("escalation.urls")),
+    path("", include("coregroups.urls")),
 ]

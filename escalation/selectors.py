@@ -236,13 +236,6 @@ def escalation_report(area: Area, *, now: datetime | None = None) -> dict:
 # --- reads for the alert pages, the header and the child's page ----------------------------------
 
 
-def has_alerts(user: User) -> bool:
-    """Whether any alert was ever sent or assigned to the user (the header then offers the queue)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return Alert.objects.filter(Q(recipients__user=user) | Q(owner=user)).exists()
-
-
 def alert_recipients(alert: Alert) -> list[AlertRecipient]:
     return list(alert.recipients.select_related("user__agency").order_by("tier", "added_at", "pk"))
 

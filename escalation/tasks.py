@@ -30,7 +30,8 @@ def deliver(delivery_id: int, at: str | None = None) -> str:
 @shared_task(name="escalation.tasks.deliver_batch", acks_late=True)
 def deliver_batch(delivery_ids: list[int], at: str | None = None) -> int:
     """Many deliveries in one task (a whole area's alerts); any left pending go to the sweep."""
-    now = clock.parse(at)
+    # Each at its own moment unless told one: a claim made late in a long batch must not run out at once.
+    now = clock.parse(at) if at else None
     return sum(delivery.delivery_send(delivery_id=pk, now=now) == "delivered" for pk in delivery_ids)
 
 

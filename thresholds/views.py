@@ -15,6 +15,7 @@ from chronology.models import Child, Event
 from chronology.selectors import child_get
 from thresholds.facts import facts_for
 from thresholds.history import history_svg, level_history
+from thresholds.panels import FLAG_WORDS
 from thresholds.selectors import area_report
 from thresholds.services import policy_for_area
 
@@ -37,7 +38,14 @@ def thresholds_report(request):
     return render(
         request,
         "thresholds/report.html",
-        {"area": area, "report": report, "policy": policy, "levels": levels, "current": current},
+        {
+            "area": area,
+            "report": report,
+            "policy": policy,
+            "levels": levels,
+            "current": current,
+            "flags": [((code, FLAG_WORDS.get(code, code.replace("_", " "))), n) for code, n in report.flags],
+        },
     )
 
 

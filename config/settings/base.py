@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chronology",
     "thresholds",
     "escalation",
+    "coregroups",
 ]
 
 MIDDLEWARE = [

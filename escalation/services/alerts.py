@@ -26,6 +26,7 @@ from escalation.models import (
 )
 from escalation.policy import EscalationRules, rules_for_area
 from escalation.services.delivery import Notice, notices_queue
+from escalation.services.loops import closure_countersigned
 
 log = structlog.get_logger(__name__)
 
@@ -243,6 +244,9 @@ def alerts_for_many(pairs, *, now: datetime | None = None) -> list[Alert]:
     planned = []
     for assessment, causes in candidates:
         causes = [c for c in causes if c[0] not in open_causes.get(assessment.child_id, set())]
+        if any(c[0] == "flag:closed_with_unresolved_risk" for c in causes) and closure_countersigned(assessment.child):
+            # A designated safeguarding lead countersigned this closure with a rationale: already decided.
+            causes = [c for c in causes if c[0] != "flag:closed_with_unresolved_risk"]
         if not causes:
             continue
         # The most severe first; at equal severity a named pattern says more than a level.

@@ -58,9 +58,15 @@ def _stage_people(d: Disagreement, who: str) -> tuple[User | None, list[User]]:
     if who == "agency_leads_and_line_managers":
         leads = _with_role(Role.DESIGNATED_SAFEGUARDING_LEAD, agencies)
         managers = [u.line_manager for u in (d.raised_by, d.with_whom) if u is not None and u.line_manager]
-        people = leads + [m for m in managers if m.pk not in {u.pk for u in leads}]
+        people = _unique(leads + managers)
         own = [u for u in people if u.agency_id == d.raised_by.agency_id]
-        return (own or people or [None])[0], people
+        owner = (own or people or [None])[0]
+        # Both sides are heard: the practitioners stay on, and an agency with nobody at this level is
+        # represented by the area's safeguarding leads.
+        people = _unique(people + [u for u in (d.raised_by, d.with_whom) if u is not None])
+        if any(not any(u.agency_id == a for u in leads + managers) for a in agencies):
+            people = _unique(people + _stage_people(d, "area_safeguarding_leads")[1])
+        return owner, people
     if who == "senior_managers":
         people = _with_role(Role.SENIOR_MANAGER, agencies)
         own = [u for u in people if u.agency_id == d.raised_by.agency_id]
@@ -71,6 +77,10 @@ def _stage_people(d: Disagreement, who: str) -> tuple[User | None, list[User]]:
         ).distinct()
     )
     return (people or [None])[0], people
+
+
+def _unique(users: list[User]) -> list[User]:
+    return list({u.pk: u for u in users if u is not None}.values())
 
 
 def _open_stage(d: Disagreement, number: int, rules: EscalationRules, now: datetime) -> DisagreementStage:
@@ -95,7 +105,9 @@ def _open_stage(d: Disagreement, number: int, rules: EscalationRules, now: datet
         f"due {stage.due_at.astimezone(LONDON):%H:%M on %d %B %Y}.",
         now=now,
     )
-    _tell(d, [owner, *people], f"Professional disagreement: stage {number} ({spec.title}) is yours", now, f"s{number}")
+    _tell(d, [owner], f"Professional disagreement: stage {number} ({spec.title}) is yours to lead", now, f"s{number}")
+    others = [u for u in people if u is not None and (owner is None or u.pk != owner.pk)]
+    _tell(d, others, f"Professional disagreement: you take part in stage {number} ({spec.title})", now, f"p{number}")
     return stage
 
 
@@ -235,7 +247,7 @@ def disagreements_chase(*, now: datetime | None = None) -> int:
                     [stage.owner],
                     f"Overdue: professional disagreement stage {stage.number}",
                     now,
-                    f"p{stage.number}",
+                    f"overdue{stage.number}",
                 )
                 acted += 1
             elif rules.calendar.add_working_days(stage.prompted_at, 1) <= now and stage.number < len(rules.stages):

@@ -37,8 +37,17 @@ def _leads(agency_id: int) -> list[User]:
     )
 
 
+def _leads_or_area(agency: Agency) -> list[User]:
+    """An agency's designated safeguarding leads; the area's safeguarding leads where it has none."""
+    return _leads(agency.pk) or list(
+        User.objects.filter(
+            is_active=True, agency__area_id=agency.area_id, role_grants__role=Role.AREA_SAFEGUARDING_LEAD
+        ).distinct()
+    )
+
+
 def _referrer(referral: Referral) -> list[User]:
-    return [referral.referred_by] if referral.referred_by else _leads(referral.from_agency_id)
+    return [referral.referred_by] if referral.referred_by else _leads_or_area(referral.from_agency)
 
 
 def referrals_track(*, child_ids, now: datetime | None = None) -> int:
@@ -75,7 +84,7 @@ def referrals_track(*, child_ids, now: datetime | None = None) -> int:
             )
             _receiving_team_involved(child, to_agency, referral, now)
             notice_queue(
-                users=_leads(to_agency.pk),
+                users=_leads_or_area(to_agency),
                 key=f"referral{referral.pk}:received",
                 severity=Severity.MEDIUM,
                 title=f"Referral received from {event.agency.name}: outcome due",
@@ -199,23 +208,41 @@ def closure_check(*, actor, child, data) -> dict[str, str]:
     risk = _risk(child)
     if risk is None:
         return {}
+    from thresholds.panels import FLAG_WORDS
+
     level, flags = risk
+    words = "; ".join(FLAG_WORDS.get(f, f.replace("_", " ")).lower() for f in flags)
     return {
         "type": (
             f"The indicated level is {level}"
-            + (f" with open flags ({', '.join(f.replace('_', ' ') for f in flags)})" if flags else "")
+            + (f" with open flags ({words})" if flags else "")
             + ": closing the case needs a designated safeguarding lead's countersignature. "
             "Use 'Request case closure' on the child's page."
         )
     }
 
 
+def closure_countersigned(child: Child) -> bool:
+    """Whether the child's latest case closure was countersigned here by a designated safeguarding lead:
+    the decision to close at risk was already made, with its rationale, by the person accountable for it."""
+    latest = Event.objects.filter(child_id__in=record_ids(child), type="case_closed").order_by("-occurred_on", "-pk")
+    event = latest.first()
+    return event is not None and ClosureRequest.objects.filter(event=event, state=ClosureState.COUNTERSIGNED).exists()
+
+
 def may_countersign(user: User, request: ClosureRequest) -> bool:
+    """A designated safeguarding lead of the requester's agency, never the requester; where the agency has
+    none, a safeguarding lead for the child's area."""
+    if user.pk == request.requested_by_id or policy.access_for(user, request.child) is None:
+        return False
+    roles = user.role_codes()
+    if Role.DESIGNATED_SAFEGUARDING_LEAD in roles and user.agency_id == request.agency_id:
+        return True
     return (
-        user.pk != request.requested_by_id
-        and Role.DESIGNATED_SAFEGUARDING_LEAD in user.role_codes()
-        and user.agency_id == request.agency_id
-        and policy.access_for(user, request.child) is not None
+        Role.AREA_SAFEGUARDING_LEAD in roles
+        and user.agency_id is not None
+        and user.agency.area_id == request.child.area_id
+        and not _leads(request.agency_id)
     )
 
 
@@ -247,7 +274,7 @@ def closure_request(
         flags_at_request=risk[1],
     )
     notice_queue(
-        users=_leads(actor.agency_id),
+        users=[u for u in _leads_or_area(actor.agency) if u.pk != actor.pk],
         key=f"closure{request.pk}:requested",
         severity=Severity.HIGH,
         title="A case closure at risk needs your countersignature",

@@ -369,10 +369,14 @@ def test_a_notification_names_the_child_only_while_the_user_may_read_them(
     assert "Kit Invented" not in html and "you cannot open this record now" in html
 
 
-def test_someone_without_alerts_has_no_alerts_link_and_an_empty_notifications_page(client_for, bob):
+def test_someone_without_notifications_sees_an_empty_page_and_the_queue_link(client_for, bob, admin):
     html = page(client_for(bob), "notifications")
     assert "You have no notifications." in html and "Notifications (0 unread)" in html
-    assert f'href="{reverse("alert-queue")}"' not in html
+    # Every agency's people may be sent referrals, stages and closures: the queue is in everyone's header.
+    assert f'href="{reverse("alert-queue")}"' in html
+    admin.agency = None
+    admin.save()
+    assert f'href="{reverse("alert-queue")}"' not in page(client_for(admin), "notifications")
 
 
 # --- raised by recorded events, and the child's page ------------------------------------------------

@@ -224,7 +224,12 @@ def test_the_owner_moves_it_up_stage_two_opens_and_the_raiser_hears_every_outcom
     assert first.outcome == "moved_up" and first.closed_by == alice and first.closed_at is not None
     assert second.number == 2 and second.closed_at is None
     assert second.owner == dsl  # the raiser's own agency's designated safeguarding lead
-    assert {u.username for u in second.participants.all()} == {"dsl", "mo"}
+    assert {u.username for u in second.participants.all()} == {
+        "dsl",
+        "mo",
+        "alice",
+        "carol",
+    }  # both practitioners stay on
     rules = rules_for_area(kit.area_id)
     assert second.due_at == rules.calendar.add_working_days(second.opened_at, rules.stages[1].working_days)
     heard = notifications_for(alice, ":o1:")

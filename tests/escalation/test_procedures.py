@@ -79,7 +79,7 @@ def test_moving_up_opens_the_next_stage_with_its_people_and_the_raiser_hears_eve
     stage = d.current_stage
     assert stage.number == 2
     assert stage.owner == dsl
-    assert set(stage.participants.all()) == {dsl, manager}
+    assert set(stage.participants.all()) == {dsl, manager, alice}  # the raiser stays on
     assert stage.due_at == at("2026-11-30 10:00")
     assert Notification.objects.filter(user=alice, title__contains="stage 1").exists()
     with django_capture_on_commit_callbacks(execute=True):
@@ -312,3 +312,63 @@ def test_a_line_manager_reads_but_never_writes_the_records_their_reports_work_on
     alice.line_manager = None
     alice.save()
     assert policy.access_for(manager, kit) is None
+
+
+def test_a_referral_recorded_in_the_form_names_the_receiving_agency(client_for, kit, alice, bob):
+    from tests.unit.test_chronology import record
+
+    client = client_for(alice)
+    today = timezone.localdate()
+    day = {"occurred_day": today.day, "occurred_month": today.month, "occurred_year": today.year}
+    summary = "Referral to school: Kit's weight is falling and mother seems low."
+    refused = record(client, kit, type="referral", summary=summary, **day)
+    assert "Choose the agency the referral went to" in refused.content.decode()
+    assert not kit.events.filter(type="referral").exists()
+    response = record(client, kit, type="referral", to_agency=bob.agency.pk, summary=summary, **day)
+    assert response.status_code == 302
+    loop = Referral.objects.get(child=kit)
+    assert loop.to_agency == bob.agency and loop.event.details["to_agency"] == bob.agency.code
+
+
+def test_a_countersigned_closure_raises_no_alert_for_closing_at_risk(
+    kit, alice, dsl, django_capture_on_commit_callbacks
+):
+    risky(kit, alice)
+    request = loops.closure_request(
+        actor=alice, child=kit, occurred_on=timezone.localdate(), summary="Family engaging; health visiting continues."
+    )
+    loops.closure_decide(actor=dsl, request=request, countersign=True, rationale="Full picture reviewed with the GP.")
+    child_reassess(child_id=kit.pk)
+    assert "closed_with_unresolved_risk" in kit.assessments.latest("assessed_at").flags
+    causes = {c for carried in Alert.objects.filter(child=kit).values_list("causes", flat=True) for c in carried}
+    assert "flag:closed_with_unresolved_risk" not in causes
+
+
+def test_stage_two_hears_both_sides_even_when_one_agency_has_nobody_at_that_level(kit, alice, bob, dsl, lead):
+    involve(kit, bob)
+    d = disagreements.disagreement_raise(
+        actor=alice,
+        child=kit,
+        decision_disputed="The school's decision on 3 November not to refer after Kit's disclosure.",
+        concern="Kit told a teacher she is scared to go home; nobody has spoken to her since.",
+        with_whom=bob,
+    )
+    disagreements.stage_record_outcome(
+        actor=alice, disagreement=d, outcome=StageOutcome.MOVED_UP, rationale="We could not agree on the phone."
+    )
+    stage = d.current_stage
+    assert stage.owner == dsl
+    # The school has no designated safeguarding lead or line manager here: the area's lead takes part for it.
+    assert set(stage.participants.all()) == {dsl, alice, bob, lead}
+
+
+def test_a_closure_in_an_agency_with_no_designated_lead_goes_to_the_area(kit, bob, lead, alice):
+    involve(kit, bob)
+    risky(kit, alice)
+    request = loops.closure_request(
+        actor=bob, child=kit, occurred_on=timezone.localdate(), summary="School has no further concerns this term."
+    )
+    assert loops.may_countersign(lead, request)
+    loops.closure_decide(actor=lead, request=request, countersign=False, rationale="Concerns remain; keep it open.")
+    request.refresh_from_db()
+    assert request.state == ClosureState.DECLINED

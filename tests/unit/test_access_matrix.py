@@ -81,6 +81,21 @@ EXPECTED: dict[str, dict[str, int]] = {
     "closure-new": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "closure-detail": only({"alice": 200, "bob": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "supervision": only({"dsl": 200}, others=403),
+    # Kit's core group, chaired by someone else, alice a member; a ready full pack, a copy issued to the chair.
+    "core-group-new": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
+    "core-group": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "core-group-member-add": everyone(405),
+    "core-group-action-add": everyone(405),
+    "meeting-new": only({"lead": 200, "alice": 403, "dsl": 403, "edt": 403}),
+    "meeting": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "pack-request": everyone(405),
+    "pack-progress": only({"alice": 200, "lead": 200, "dsl": 403, "edt": 403}),
+    "pack-issue": everyone(405),
+    "pack-review": only({"lead": 404, "alice": 403, "dsl": 403, "edt": 403}),
+    "pack-page": only({"lead": 200, "alice": 403, "dsl": 403, "edt": 403}),
+    "pack-page-reviewed": everyone(405),
+    "pack-sign-off": everyone(405),
+    "pack-copy": only({"alice": 403, "dsl": 403, "lead": 403, "edt": 403}),
 }
 
 
@@ -144,6 +159,62 @@ def escalation_records(*, kit, alice, names) -> dict[str, int]:
     return values
 
 
+_TINY_PDF: list[bytes] = []
+
+
+def core_group_records(*, kit, alice, names) -> dict[str, int]:
+    """Kit's core group chaired by `chair` with alice a member, a meeting, a ready pack, a copy for the chair."""
+    import hashlib
+
+    from django.utils import timezone
+
+    from agencies.models import Role
+    from coregroups import services
+    from coregroups.models import MemberKind, Pack, PackCopy
+    from coregroups.packs.render import stamp_copy
+    from tests.coregroups.conftest import meeting_input
+    from tests.factories import UserFactory, involve
+
+    if not set(names) & {"group_id", "meeting_id", "pack_id", "copy_id", "page"}:
+        return {}
+    chair = UserFactory(username="chair", agency__code="agency-csc", roles=[Role.PRACTITIONER, Role.CORE_GROUP_CHAIR])
+    involve(kit, chair)
+    group = services.core_group_start(actor=chair, child=kit, plan="cp", started_on=timezone.localdate(), chair=chair)
+    services.member_add(actor=chair, group=group, kind=MemberKind.PROFESSIONAL, user=alice)
+    meeting = services.meeting_record(actor=chair, group=group, data=meeting_input(group, days_ago=0))
+    if not _TINY_PDF:  # one real render for the whole matrix: access is what is tested here
+        from coregroups.packs.content import pack_content
+        from coregroups.packs.render import render_pack
+
+        _TINY_PDF.append(render_pack(pack_content(kit, meeting, "full"))[0])
+    pdf = _TINY_PDF[0]
+    now = timezone.now()
+    pack = Pack.objects.create(
+        meeting=meeting,
+        variant="full",
+        version=1,
+        state="ready",
+        progress=100,
+        requested_by=chair,
+        requested_at=now,
+        rendered_at=now,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        pages=1,
+    )
+    copy = stamp_copy(pdf, "Printed by chair, copy 1")
+    issued = PackCopy.objects.create(
+        pack=pack,
+        number=1,
+        issued_to=chair,
+        issued_at=now,
+        pdf=copy,
+        sha256=hashlib.sha256(copy).hexdigest(),
+        master_sha256=pack.sha256,
+    )
+    return {"group_id": group.pk, "meeting_id": meeting.pk, "pack_id": pack.pk, "copy_id": issued.pk, "page": 1}
+
+
 @pytest.fixture
 def as_persona(request, client_for, kit, settings):
     settings.REDIS_URL = ""  # /healthz answers for the embedded default here; its own tests cover Redis
@@ -166,6 +237,7 @@ def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice
         "event_id": kit_event(kit, alice).pk,
     }
     values.update(escalation_records(kit=kit, alice=alice, names=converters))
+    values.update(core_group_records(kit=kit, alice=alice, names=converters))
     url = reverse(name, kwargs={key: values[key] for key in converters})
     response = client.get(url)
     assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"

@@ -12,7 +12,7 @@ from django.core.management import get_commands
 
 from tests.helpers import REPO
 
-APP_SERVICES = ("web", "worker", "beat", "migrate")
+APP_SERVICES = ("web", "worker", "packs", "beat", "migrate")
 
 
 def settings_variables() -> set[str]:
@@ -39,8 +39,8 @@ def compose():
 @pytest.mark.external
 def test_compose_has_every_production_part_with_health_checks(compose):
     services = compose["services"]
-    assert {"web", "worker", "beat", "db", "redis"} <= set(services)
-    for name in ("web", "worker", "beat", "db", "redis"):
+    assert {"web", "worker", "packs", "beat", "db", "redis"} <= set(services)
+    for name in ("web", "worker", "packs", "beat", "db", "redis"):
         assert "healthcheck" in services[name], f"{name} has no health check"
     assert services["db"]["image"].startswith("postgres:")
     assert services["redis"]["image"].startswith("redis:")
@@ -59,12 +59,15 @@ def test_compose_commands_are_ones_the_project_has(compose):
     assert web[0] == "gunicorn"
     module, _, attribute = web[1].partition(":")
     assert hasattr(importlib.import_module(module), attribute)
-    for name in ("worker", "beat"):
+    for name in ("worker", "packs", "beat"):
         command = services[name]["command"]
         assert command[0] == "celery"
         app = command[1].removeprefix("--app=")
         assert importlib.import_module(app).celery_app.main == "jigsaw"
     assert services["worker"]["command"][2] == "worker"
+    # Packs render on their own queue in a worker whose process is replaced after every render.
+    assert services["packs"]["command"][2] == "worker"
+    assert {"--queues=packs", "--max-tasks-per-child=1"} <= set(services["packs"]["command"])
     assert services["beat"]["command"][2] == "beat"
     migrate = services["migrate"]["command"]
     assert migrate[:2] == ["python", "manage.py"] and migrate[2] in get_commands()
