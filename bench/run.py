@@ -3,7 +3,7 @@
 
 Each benchmark module has a `run()` returning rows of (measure, value, unit, target). Numbers are
 printed and written down; no test asserts on them. `bench/run.py bench_thresholds ...` runs only the
-named benchmarks and prints their numbers without rewriting the file.
+named benchmarks and replaces only their sections of the file; each section says when and how it ran.
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ def main() -> None:
         sections = _run_all(sys.argv[1:])
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    if not sys.argv[1:]:
-        _write(sections)
+    _write(sections, partial=bool(sys.argv[1:]))
 
 
 def _run_all(only: list[str]) -> list:
@@ -55,25 +54,50 @@ def _run_all(only: list[str]) -> list:
     return sections
 
 
-def _write(sections: list) -> None:
+def _section(name: str, doc: str, rows: list, command: str, now: str) -> list[str]:
+    lines = [f"## {name}", "", doc, "", f"Run {now} with `{command}`.", "", "| measure | value | target |"]
+    lines.append("|---|---|---|")
+    lines += [f"| {m} | {v} {u} | {t} |" for m, v, u, t in rows]
+    return [*lines, ""]
+
+
+def _write(sections: list, *, partial: bool) -> None:
     from django.db import connection
 
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [
+    path = REPO / "docs" / "benchmarks.md"
+    env = " ".join(
+        f"{key}={os.environ[key]}" for key in ("BENCH_AREA_CHILDREN", "BENCH_ESCALATION_ALERTS") if key in os.environ
+    )
+    command = (env + " " if env else "") + ("make bench" if not partial else f"bench/run.py {' '.join(sys.argv[1:])}")
+    header = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`scripts/services-up` then `.venv/bin/python bench/run.py` with `DATABASE_URL`",
-        "on the local PostgreSQL and `REDIS_URL` on the local Redis); do not edit by hand. The machine's speed",
-        "varies between runs by up to a factor of two: compare numbers from one run.",
-        f"Last run {now} on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        "on the local PostgreSQL and `REDIS_URL` on the local Redis); do not edit by hand. `bench/run.py NAME`",
+        "runs one benchmark again and replaces its section. The machine's speed varies between runs by up to a",
+        "factor of two: compare numbers from one run.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"database {connection.vendor}.",
         "",
     ]
-    for name, doc, rows in sections:
-        lines += [f"## {name}", "", doc, "", "| measure | value | target |", "|---|---|---|"]
-        lines += [f"| {m} | {v} {u} | {t} |" for m, v, u, t in rows]
-        lines.append("")
-    (REPO / "docs" / "benchmarks.md").write_text("\n".join(lines))
+    ran = {name: _section(name, doc, rows, command, now) for name, doc, rows in sections}
+    kept: dict[str, list[str]] = {}
+    if partial and path.exists():
+        current, last_run = None, ""
+        for line in path.read_text().splitlines():
+            if line.startswith("Last run "):  # a file written whole: its sections ran then, by make bench
+                last_run = line.removeprefix("Last run ").split(" on ")[0]
+            if line.startswith("## "):
+                current = line[3:].strip()
+                kept[current] = []
+            if current is not None:
+                if line.startswith("| measure |") and last_run and not any(x.startswith("Run ") for x in kept[current]):
+                    kept[current] += [f"Run {last_run} with `make bench`.", ""]
+                kept[current].append(line)
+    order = list(kept) + [name for name in ran if name not in kept]
+    lines = header + [line for name in order for line in ran.get(name, kept.get(name, []))]
+    path.write_text("\n".join(lines).rstrip() + "\n")
     print("wrote docs/benchmarks.md")
 
 

@@ -21,7 +21,7 @@ def escalation_context(request, child, access):
         "alerts": alerts,
         "disagreements": [(d, stage) for d, stage, may_open in open_disagreements if may_open],
         "others": sum(1 for *_, may_open in open_disagreements if not may_open),
-        "may_raise": disagreements.may_raise(user, child),
+        "may_raise": disagreements.may_raise(user, child, access=access),
         "may_close": access.can_write,
     }
 

@@ -39,17 +39,21 @@ def works_queue(user: User) -> bool:
     return _is_area_lead(user) or _is_agency_lead(user)
 
 
-def alerts_visible(user: User) -> QuerySet[Alert]:
-    """Alerts the user works: an area lead, every alert in their area; a designated safeguarding lead,
-    alerts sent to anyone in their agency; anyone, alerts sent or assigned to them. Only children they
-    may read now."""
+def _works_q(user: User) -> Q:
+    """An area lead works every alert in their area; a designated safeguarding lead, alerts sent to anyone
+    in their agency; anyone, alerts sent or assigned to them."""
     q = Q(recipients__user=user) | Q(owner=user)
     if _is_area_lead(user):
         q |= Q(area_id=user.agency.area_id)
     if _is_agency_lead(user):
         q |= Q(recipients__user__agency_id=user.agency_id)
+    return q
+
+
+def alerts_visible(user: User) -> QuerySet[Alert]:
+    """Alerts the user works (see `_works_q`), about children they may read now."""
     readable = Child.objects.filter(policy.readable_children_q(user)).values("pk")
-    return Alert.objects.filter(q, child_id__in=readable).distinct()
+    return Alert.objects.filter(_works_q(user), child_id__in=readable).distinct()
 
 
 @dataclass
@@ -263,7 +267,10 @@ def child_alerts_for_panel(user: User, child: Child) -> list[tuple[Alert, bool]]
     """The child's open alerts, each with whether the user may open it. A break-glass alert concerns
     someone's access rather than the child, so only those who review it see it here."""
     alerts = child_alerts(user, child)
-    visible = set(alerts_visible(user).filter(child=child).values_list("pk", flat=True))
+    if not alerts:
+        return []
+    # The page has checked the user may read this child: which of its alerts they work is all that is left.
+    visible = set(Alert.objects.filter(_works_q(user), child=child).values_list("pk", flat=True))
     return [(a, a.pk in visible) for a in alerts if a.pk in visible or not a.exceptional_access_id]
 
 

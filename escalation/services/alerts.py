@@ -507,7 +507,12 @@ def alert_close(*, actor: User, alert: Alert, decision: str, rationale: str, now
         problems["rationale"] = "Write the rationale for the decision in full"
     if problems:
         raise ValidationError(problems)
-    return _close(alert, actor=actor, decision=decision, rationale=rationale.strip(), now=now)
+    alert = _close(alert, actor=actor, decision=decision, rationale=rationale.strip(), now=now)
+    if alert.owner_id and alert.owner_id != actor.pk:
+        # The owner hears that someone else decided, and what.
+        title = f"Alert you owned closed by {actor}: {Decision(decision).label.lower()}"
+        notices_queue([_notice(alert, [alert.owner], what="closed", title=title)], now=now)
+    return alert
 
 
 # --- time: unacknowledged alerts move up -------------------------------------------------------

@@ -29,9 +29,10 @@ from escalation.services.delivery import notice_queue
 log = structlog.get_logger(__name__)
 
 
-def may_raise(user: User, child: Child, *, now: datetime | None = None) -> bool:
-    """Any practitioner (or lead) involved with the child, through their own or their agency's involvement."""
-    access = policy.access_for(user, child, now=now)
+def may_raise(user: User, child: Child, *, now: datetime | None = None, access=None) -> bool:
+    """Any practitioner (or lead) involved with the child, through their own or their agency's involvement.
+    `access` is the caller's own decision for this user and child, when it has one."""
+    access = access if access is not None else policy.access_for(user, child, now=now)
     return access is not None and access.can_write and not policy.is_system(user)
 
 

@@ -319,3 +319,14 @@ def test_someone_who_starts_working_with_the_child_hears_of_its_open_alerts(kit,
     assert alert.recipients.filter(user=school_dsl, why__contains="designated safeguarding lead").exists()
     assert Delivery.objects.filter(alert=alert, user=school_dsl).exists()
     assert "Sent also to" in alert.history.last().text
+
+
+def test_the_owner_hears_when_someone_else_closes_their_alert(kit, dsl, lead, django_capture_on_commit_callbacks):
+    alert = raise_high(kit)
+    alerts.alert_acknowledge(actor=dsl, alert=alert)
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts.alert_close(
+            actor=lead, alert=alert, decision=Decision.REFERRED, rationale="Referred to the front door today."
+        )
+    note = Notification.objects.get(user=dsl, title__startswith="Alert you owned closed")
+    assert "referred to children's social care" in note.title
