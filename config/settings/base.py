@@ -152,6 +152,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     # GOV.UK Frontend comes from the npm registry (package.json), never copied into the repository.
     ("govuk", BASE_DIR / "node_modules" / "govuk-frontend" / "dist" / "govuk"),
+    # htmx, for the parts of a page that update themselves (a pack's progress); pages work without it.
+    ("htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     # Built by `npm run build` from assets/scss.
     BASE_DIR / "static_build",
     BASE_DIR / "static",
