@@ -63,7 +63,7 @@ def run():
     # One area safeguarding lead, so the alerts the new snapshots call for are routed and delivered.
     from agencies.models import Role, RoleGrant, User
 
-    lead = User.objects.create(username="bench-lead", agency=agencies[0], email="")
+    lead = User.objects.create(username="bench-area-lead", agency=agencies[0], email="")
     RoleGrant.objects.create(user=lead, role=Role.AREA_SAFEGUARDING_LEAD)
     started = time.perf_counter()
     children = Child.objects.bulk_create(

@@ -25,6 +25,8 @@ from coregroups.packs.document import PackContent, Row
 # spread evenly over the cores.
 SINGLE_DOCUMENT_ROWS = 300
 CHUNK_ROWS = 500
+# The front matter takes about as long to lay out as this many rows.
+FRONT_ROWS = 40
 # Sections are joined, which keeps no tags, so they are rendered untagged. Fonts are subset: measured,
 # embedding whole fonts was slower as well as ten times the size.
 FULL_FONTS = False
@@ -217,13 +219,14 @@ def chronology_html(content: PackContent, rows: list[Row], *, first: bool) -> st
 
 
 def sections(content: PackContent, *, cores: int | None = None) -> list[str]:
-    """Independent documents to render at once: the front matter, then the chronology in chunks."""
+    """Independent documents to render at once: the front matter with the first rows, then the rest of the
+    chronology in chunks, as even as the cores allow (the first chunk a little shorter, for the front)."""
     rows = content.rows
     size = max(1, min(CHUNK_ROWS, -(-len(rows) // (cores or os.cpu_count() or 1))))
-    chunks = [rows[i : i + size] for i in range(0, len(rows), size)] or [[]]
-    return [_document(content, front_body(content))] + [
-        _document(content, chronology_html(content, c, first=k == 0)) for k, c in enumerate(chunks)
-    ]
+    first = max(1, size - FRONT_ROWS) if len(rows) > size else len(rows)
+    chunks = [rows[:first]] + [rows[i : i + size] for i in range(first, len(rows), size)]
+    documents = [_document(content, front_body(content) + chronology_html(content, chunks[0], first=True))]
+    return documents + [_document(content, chronology_html(content, chunk, first=False)) for chunk in chunks[1:]]
 
 
 def whole(content: PackContent) -> str:
