@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agencies import policy
 from agencies.models import Area, Role, User
@@ -266,12 +266,16 @@ def alert_assign_candidates(alert: Alert) -> list[User]:
 def child_alerts_for_panel(user: User, child: Child) -> list[tuple[Alert, bool]]:
     """The child's open alerts, each with whether the user may open it. A break-glass alert concerns
     someone's access rather than the child, so only those who review it see it here."""
-    alerts = child_alerts(user, child)
-    if not alerts:
-        return []
-    # The page has checked the user may read this child: which of its alerts they work is all that is left.
-    visible = set(Alert.objects.filter(_works_q(user), child=child).values_list("pk", flat=True))
-    return [(a, a.pk in visible) for a in alerts if a.pk in visible or not a.exceptional_access_id]
+    # The page has checked the user may read this child: which of its alerts they work is all that is left,
+    # asked in the same query.
+    works = Alert.objects.filter(_works_q(user), pk=OuterRef("pk"))
+    alerts = list(
+        Alert.objects.filter(child=child)
+        .exclude(state=AlertState.CLOSED)
+        .annotate(works=Exists(works))
+        .order_by("created_at")[:20]
+    )
+    return [(a, a.works) for a in alerts if a.works or not a.exceptional_access_id]
 
 
 def child_disagreements_open(user: User, child: Child) -> list[tuple[Disagreement, DisagreementStage | None, bool]]:
