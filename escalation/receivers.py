@@ -35,9 +35,10 @@ def _referrals(sender, child_ids, **kwargs):
 
 
 @receiver(post_save, sender=Involvement)
-def _involved(sender, instance, created, **kwargs):
-    # Someone new works with the child (or leads now): they hear of its open alerts too.
-    if created or instance.lead:
+def _involved(sender, instance, created, update_fields=None, **kwargs):
+    # Someone new works with the child (or leads now): they hear of its open alerts too. A save that does
+    # not touch `lead` (a renewal, an ending) changes nobody's part in the alerts.
+    if created or (instance.lead and (update_fields is None or "lead" in update_fields)):
         alerts.alerts_route_again(child=instance.child)
 
 
