@@ -188,6 +188,7 @@ class Variant(models.TextChoices):
     FULL = "full", "Full chronology"
     SIGNIFICANT = "significant", "Significant events only"
     PARENTS = "parents", "Copy for parents"
+    RESTRICTED = "restricted", "Full chronology with restricted entries"
 
 
 class PackState(models.TextChoices):
@@ -215,6 +216,17 @@ class Pack(models.Model):
     events = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     omitted_addresses = models.JSONField(default=list, blank=True, help_text="Addresses the chair left out.")
+    reader_agency = models.ForeignKey(
+        "agencies.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "With restricted entries: the agency whose restricted entries this pack shows in full, issued only to its "
+            "people; empty, every agency's, issued only to the area's safeguarding leads."
+        ),
+    )
     pages_reviewed = models.JSONField(default=list, blank=True, help_text="Copy for parents: pages the chair read.")
     signed_off_by = models.ForeignKey(
         "agencies.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

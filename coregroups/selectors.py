@@ -79,13 +79,23 @@ def meeting_get(*, actor: User, meeting_id: int, what: str, origin: Origin) -> t
     return meeting, _read(actor, meeting.group.child, what, origin)
 
 
+def may_be_issued(user: User, pack: Pack) -> bool:
+    """A pack with restricted entries in full goes only to those who read them online: the people of the agency
+    it was rendered for, and the area's safeguarding leads. Nobody else learns it exists."""
+    if pack.variant != Variant.RESTRICTED:
+        return True
+    if Role.AREA_SAFEGUARDING_LEAD in user.role_codes():
+        return True
+    return pack.reader_agency_id is not None and pack.reader_agency_id == user.agency_id
+
+
 def pack_find(*, actor: User, pack_id: int) -> tuple[Pack, policy.Access]:
     """A pack, unlogged: for the progress fragment, which the logged meeting page polls."""
     pack = (
         Pack.objects.select_related("meeting__group__child", "requested_by", "signed_off_by").filter(pk=pack_id).first()
     )
     access = policy.access_for(actor, pack.meeting.group.child) if pack else None
-    if access is None:
+    if access is None or not may_be_issued(actor, pack):
         raise Pack.DoesNotExist
     return pack, access
 
@@ -100,7 +110,7 @@ def pack_get(*, actor: User, pack_id: int, what: str, origin: Origin) -> tuple[P
 def copy_find(*, actor: User, copy_id: int) -> tuple[PackCopy, policy.Access]:
     copy = PackCopy.objects.select_related("pack__meeting__group__child", "issued_to").filter(pk=copy_id).first()
     access = policy.access_for(actor, copy.pack.meeting.group.child) if copy else None
-    if access is None:
+    if access is None or not may_be_issued(actor, copy.pack):
         raise PackCopy.DoesNotExist
     return copy, access
 
@@ -184,8 +194,9 @@ class VariantPacks:
     packs: list[Pack] = field(default_factory=list)
 
 
-def meeting_packs(meeting: Meeting) -> list[VariantPacks]:
-    """Every version of each variant, newest first, with its copies: what the meeting page lists."""
+def meeting_packs(meeting: Meeting, user: User) -> list[VariantPacks]:
+    """Every version of each variant, newest first, with its copies: what the meeting page lists. Of the packs
+    with restricted entries, only those this user may be issued."""
     by_variant = {value: VariantPacks(value, label) for value, label in Variant.choices}
     packs = (
         Pack.objects.filter(meeting=meeting)
@@ -195,7 +206,8 @@ def meeting_packs(meeting: Meeting) -> list[VariantPacks]:
         .order_by("variant", "-version")
     )
     for pack in packs:
-        by_variant[pack.variant].packs.append(pack)
+        if may_be_issued(user, pack):
+            by_variant[pack.variant].packs.append(pack)
     return list(by_variant.values())
 
 

@@ -32,6 +32,7 @@ from coregroups.models import (
     Safer,
     Variant,
 )
+from coregroups.selectors import may_be_issued
 
 log = structlog.get_logger(__name__)
 
@@ -291,15 +292,31 @@ def may_read_packs(user: User, meeting: Meeting) -> bool:
     return may_manage(user, group) or group.members.filter(user=user, left_on__isnull=True).exists()
 
 
+def restricted_reader_agency(user: User):
+    """Whose restricted entries a pack rendered for this reader shows in full, as the platform shows them
+    online (chronology.visibility): None for the area's safeguarding leads (every agency's), otherwise the
+    reader's own agency's."""
+    if Role.AREA_SAFEGUARDING_LEAD in user.role_codes():
+        return None
+    return user.agency
+
+
 @transaction.atomic
 def pack_request(*, actor: User, meeting: Meeting, variant: str, omitted_addresses: list[int] = ()) -> Pack:
-    """A new numbered version of the pack for this meeting and variant, rendered in the background."""
+    """A new numbered version of the pack for this meeting and variant, rendered in the background. The pack
+    with restricted entries is rendered for its requester: their agency's restricted entries in full (every
+    agency's for an area safeguarding lead), the rest as placeholders."""
     if not may_read_packs(actor, meeting):
         raise PermissionDenied("Only the core group's members request its packs.")
     if variant == Variant.PARENTS and not may_manage(actor, meeting.group):
         raise PermissionDenied("The chair prepares the copy for parents.")
     if variant not in Variant.values:
         raise ValidationError({"variant": "Choose which pack"})
+    reader_agency = None
+    if variant == Variant.RESTRICTED:
+        reader_agency = restricted_reader_agency(actor)
+        if reader_agency is None and Role.AREA_SAFEGUARDING_LEAD not in actor.role_codes():
+            raise ValidationError("Only someone in an agency, or an area safeguarding lead, reads restricted entries.")
     last = Pack.objects.filter(meeting=meeting, variant=variant).aggregate(n=Max("version"))["n"] or 0
     pack = Pack.objects.create(
         meeting=meeting,
@@ -308,6 +325,7 @@ def pack_request(*, actor: User, meeting: Meeting, variant: str, omitted_address
         requested_by=actor,
         requested_at=timezone.now(),
         omitted_addresses=list(omitted_addresses) if variant == Variant.PARENTS else [],
+        reader_agency=reader_agency,
     )
     pk = pack.pk
 
@@ -340,7 +358,11 @@ def pack_render_now(*, pack_id: int) -> Pack:
 
     try:
         content = pack_content(
-            pack.meeting.group.child, pack.meeting, pack.variant, omitted_addresses=pack.omitted_addresses
+            pack.meeting.group.child,
+            pack.meeting,
+            pack.variant,
+            omitted_addresses=pack.omitted_addresses,
+            reader_agency=pack.reader_agency,
         )
         pdf, pages = render_pack(content, progress=progress)
     except Exception as exc:
@@ -396,9 +418,15 @@ def pack_issue(*, actor: User, pack: Pack) -> PackCopy:
     """Stamp "Printed by NAME on DATE, copy N" on every page of the frozen master; both hashes recorded."""
     from coregroups.packs.render import sha256, stamp_copy
 
-    pack = Pack.objects.select_for_update().select_related("meeting__group__child").get(pk=pack.pk)
+    pack = Pack.objects.select_for_update().select_related("meeting__group__child", "reader_agency").get(pk=pack.pk)
     if not may_read_packs(actor, pack.meeting):
         raise PermissionDenied("Only the core group's members are issued its packs.")
+    if not may_be_issued(actor, pack):
+        whose = f"{pack.reader_agency.name}'s people" if pack.reader_agency else "the area's safeguarding leads"
+        raise PermissionDenied(
+            f"This pack shows restricted entries in full: it is issued only to {whose}. Request the pack with "
+            "restricted entries for yourself, or issue the full chronology pack."
+        )
     if not pack.issuable:
         raise ValidationError(
             "The copy for parents is issued only after the chair has reviewed and signed it off."

@@ -274,8 +274,9 @@ def _pack_context(request, meeting: Meeting) -> dict:
     manage = services.may_manage(user, group)
     return {
         "may_read_packs": True,
-        "variants": selectors.meeting_packs(meeting),
+        "variants": selectors.meeting_packs(meeting, user),
         "may_manage": manage,
+        "restricted_reader": services.restricted_reader_agency(user),
         "addresses": list(selectors.child_addresses(group.child)) if manage else [],
     }
 

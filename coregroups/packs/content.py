@@ -2,7 +2,9 @@
 
 Every pack is read as the platform reads for a meeting of professionals: restricted entries are
 placeholders (a printed pack leaves the platform's access control; their text is read online by
-those allowed), and entries filed in error are left out. The copy for parents also leaves out the
+those allowed), and entries filed in error are left out. The pack with restricted entries is the one
+exception: rendered for one reader's agency, it shows that agency's restricted entries in full (every
+agency's for the area's safeguarding leads) and is issued only to them. The copy for parents also leaves out the
 indicated level and its reasons, restricted entries altogether, what anonymous people and neighbours
 said, other children's details, and every address the chair marked.
 """
@@ -40,7 +42,9 @@ def _withhold(text: str, addresses: list[str]) -> str:
     return text
 
 
-def pack_content(child, meeting: Meeting | None, variant: str, *, omitted_addresses: list[int] = ()) -> PackContent:
+def pack_content(
+    child, meeting: Meeting | None, variant: str, *, omitted_addresses: list[int] = (), reader_agency=None
+) -> PackContent:
     """The pack for a core group meeting; without a meeting (the command, for a child with no core group
     yet), the same pack without the plan, its actions and the meeting."""
     from thresholds.panels import FLAG_WORDS
@@ -61,6 +65,9 @@ def pack_content(child, meeting: Meeting | None, variant: str, *, omitted_addres
         chair=str(group.chair) if group else "",
         printed_as_of=timezone.localtime(now).strftime("%d %b %Y %H:%M"),
     )
+    if variant == Variant.RESTRICTED:
+        content.restricted_for = f"{reader_agency.name}'s people" if reader_agency else "the area's safeguarding leads"
+        content.restricted_shown = f"recorded by {reader_agency.name}" if reader_agency else "of every agency"
     if not parents:
         snapshot = latest_assessment(child)
         if snapshot is not None:
@@ -143,12 +150,17 @@ def pack_content(child, meeting: Meeting | None, variant: str, *, omitted_addres
             "what anonymous people and neighbours reported",
             "other children's details",
         ] + ([f"{len(withheld)} address{'es' if len(withheld) != 1 else ''} the chair marked"] if withheld else [])
-    content.rows = list(_rows(ids, variant, since if meeting else None, withheld))
+    shown = (reader_agency.pk if reader_agency else ALL_AGENCIES) if variant == Variant.RESTRICTED else None
+    content.rows = list(_rows(ids, variant, since if meeting else None, withheld, shown))
     content.new_rows = [row for row in content.rows if row.new]
     return content
 
 
-def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str]):
+ALL_AGENCIES = "all"
+
+
+def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str], shown=None):
+    """shown: whose restricted entries are printed in full (an agency's id, ALL_AGENCIES, or None)."""
     parents = variant == Variant.PARENTS
     events = (
         Event.objects.filter(child_id__in=ids)
@@ -166,7 +178,9 @@ def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str])
         if parents and (restricted or e.information_source in WITHHELD_SOURCES):
             continue
         summary = e.summary
-        if restricted:
+        in_full = restricted and shown is not None and (shown == ALL_AGENCIES or shown == e.agency_id)
+        placeholder = restricted and not in_full
+        if placeholder:
             summary = f"Restricted entry: {e.agency.name} holds the detail; ask them, or read it online if you may."
         if parents:
             summary = _withhold(summary, withheld)
@@ -185,5 +199,6 @@ def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str])
             new=since is not None
             and (e.occurred_on >= since or (e.recorded_at is not None and e.recorded_at.date() >= since)),
             shortened=shortened,
-            placeholder=restricted,
+            placeholder=placeholder,
+            restricted=in_full,
         )

@@ -17,6 +17,7 @@ class Row:
     new: bool
     shortened: bool = False
     placeholder: bool = False
+    restricted: bool = False  # a restricted entry printed in full (only in the pack with restricted entries)
 
 
 @dataclass
@@ -39,3 +40,5 @@ class PackContent:
     new_rows: list[Row] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     omitted: list[str] = field(default_factory=list)  # what the copy for parents leaves out, said on the cover
+    restricted_for: str = ""  # the pack with restricted entries: to whom it is issued
+    restricted_shown: str = ""  # and whose restricted entries it shows in full

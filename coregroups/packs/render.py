@@ -78,6 +78,8 @@ def _document(content: PackContent, body: str, *, numbered: bool = False) -> str
 def _row(row: Row) -> str:
     classes = " ".join(c for c, on in (("sig", row.significant), ("new", row.new)) if on)
     summary = _e(row.summary)
+    if row.restricted:
+        summary = "<strong>Restricted entry, shown in full:</strong> " + summary
     if row.shortened:
         summary += ' <span class="muted">(shortened: the full text is online)</span>'
     return (
@@ -101,9 +103,12 @@ def _kv(pairs) -> str:
 def front_body(content: PackContent) -> str:
     """The cover and every section before the chronology."""
     parents = content.variant == "parents"
-    title = {"full": "Chronology pack", "significant": "Chronology pack: significant events", "parents": ""}[
-        content.variant
-    ] or "Chronology pack: copy for parents"
+    title = {
+        "full": "Chronology pack",
+        "significant": "Chronology pack: significant events",
+        "parents": "Chronology pack: copy for parents",
+        "restricted": "Chronology pack with restricted entries",
+    }[content.variant]
     parts = [
         '<section class="cover">',
         f"<p><strong>{CLASSIFICATION}</strong></p><h1>{_e(title)}</h1>",
@@ -121,9 +126,16 @@ def front_body(content: PackContent) -> str:
             ]
         ),
         f"<p>This pack is {CLASSIFICATION}. Keep it secure, share it only with the core group and destroy it "
-        "after the meeting. Restricted entries are shown as placeholders; their text is read online by those "
-        "allowed.</p>",
+        "after the meeting. "
+        + (
+            f"It shows in full the restricted entries {_e(content.restricted_shown)} and is issued only to "
+            f"{_e(content.restricted_for)}: do not pass it on. Other restricted entries are placeholders.</p>"
+            if content.restricted_for
+            else "Restricted entries are shown as placeholders; their text is read online by those allowed.</p>"
+        ),
     ]
+    if content.restricted_for:
+        parts.insert(2, f"<p><strong>Issued only to {_e(content.restricted_for)}.</strong></p>")
     if parents:
         parts.append("<p>This copy for parents leaves out " + _e("; ".join(content.omitted)) + ".</p>")
     parts.append("</section>")

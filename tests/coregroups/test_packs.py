@@ -224,3 +224,50 @@ def test_the_command_renders_the_same_pack_and_logs_it(meeting, kit, chair, tmp_
 
     with pytest.raises(CommandError, match="no child"):
         call_command("chronology_pack", f"id:{kit.pk}", "--out", str(out), "--actor", stranger.username)
+
+
+def test_restricted_entries_are_printed_only_for_those_who_may_read_them(
+    meeting, chair, kit, alice, dsl, bob, lead, tmp_path, django_capture_on_commit_callbacks
+):
+    """The recording agency and the area's leads read restricted entries online; their pack with restricted
+    entries shows them in full, is issued only to them, and nobody else learns it exists."""
+    from coregroups import selectors
+
+    other = UserFactory(username="other-dsl", agency__code="agency-b", roles=["designated_safeguarding_lead"])
+    involve(kit, other)
+    services.member_add(actor=chair, group=meeting.group, kind=MemberKind.PROFESSIONAL, user=other)
+    services.member_add(actor=chair, group=meeting.group, kind=MemberKind.PROFESSIONAL, user=lead)
+    services.member_add(actor=chair, group=meeting.group, kind=MemberKind.PROFESSIONAL, user=dsl)
+    entry(kit, dsl, 3, "Mother disclosed her partner's threats to the health visitor.", sharing="restricted")
+    entry(kit, other, 2, "School counsellor: Kit spoke of fear at home.", sharing="restricted")
+
+    ours = request(alice, meeting, Variant.RESTRICTED, django_capture_on_commit_callbacks)
+    whole = "\n".join(text_of(bytes(ours.pdf), tmp_path))
+    assert "Chronology pack with restricted entries" in whole
+    assert "partner's threats" in whole and "Restricted entry, shown in full" in whole
+    assert "fear at home" not in whole and "Restricted entry: " in whole  # another agency's: a placeholder
+    assert "Issued only to" in whole
+
+    areas = request(lead, meeting, Variant.RESTRICTED, django_capture_on_commit_callbacks)
+    every = "\n".join(text_of(bytes(areas.pdf), tmp_path))
+    assert "partner's threats" in every and "fear at home" in every
+
+    # Issued to the agency's people and the area's leads; refused to anyone else, who does not see it listed.
+    assert services.pack_issue(actor=dsl, pack=ours).number == 1
+    assert services.pack_issue(actor=lead, pack=ours).number == 2
+    with pytest.raises(PermissionDenied):
+        services.pack_issue(actor=other, pack=ours)
+    with pytest.raises(PermissionDenied):
+        services.pack_issue(actor=alice, pack=areas)
+    with pytest.raises(Pack.DoesNotExist):
+        selectors.pack_find(actor=other, pack_id=ours.pk)
+    listed = {v.variant: [p.pk for p in v.packs] for v in selectors.meeting_packs(meeting, other)}
+    assert listed[Variant.RESTRICTED] == []
+    listed = {v.variant: [p.pk for p in v.packs] for v in selectors.meeting_packs(meeting, dsl)}
+    assert listed[Variant.RESTRICTED] == [ours.pk]
+
+    # The other packs still print every restricted entry as a placeholder.
+    full = "\n".join(
+        text_of(bytes(request(lead, meeting, Variant.FULL, django_capture_on_commit_callbacks).pdf), tmp_path)
+    )
+    assert "partner's threats" not in full and "fear at home" not in full

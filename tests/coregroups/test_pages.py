@@ -555,3 +555,26 @@ def test_the_child_page_offers_to_start_a_core_group(kit, alice, edt):
     assert reverse("core-group-new", args=[kit.pk]) in page
     page = text(signed_in(edt).get(reverse("child-detail", args=[kit.pk])))
     assert "No core group." in page and reverse("core-group-new", args=[kit.pk]) not in page
+
+
+def test_a_pack_with_restricted_entries_is_listed_and_issued_only_to_its_readers(
+    alice, chair, meeting, django_capture_on_commit_callbacks
+):
+    """alice (agency A) asks for the pack with restricted entries; the chair (children's social care) never sees it
+    listed, and its issue, progress and copy are 404 to the chair."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(alice).post(reverse("pack-request", args=[meeting.pk]), {"variant": "restricted"})
+    assert response.status_code == 302
+    pack = Pack.objects.get(variant=Variant.RESTRICTED)
+    assert pack.reader_agency_id == alice.agency_id
+    mine = text(signed_in(alice).get(reverse("meeting", args=[meeting.pk])))
+    assert "Full chronology with restricted entries: version 1" in mine and "those recorded by" in mine
+    theirs = text(signed_in(chair).get(reverse("meeting", args=[meeting.pk])))
+    assert "Full chronology with restricted entries" in theirs  # the section, to request one of their own
+    assert "Full chronology with restricted entries: version 1" not in theirs
+    chair_client = signed_in(chair)
+    assert chair_client.post(reverse("pack-issue", args=[pack.pk])).status_code == 404
+    assert chair_client.get(reverse("pack-progress", args=[pack.pk])).status_code == 404
+    issued = signed_in(alice).post(reverse("pack-issue", args=[pack.pk]))
+    assert issued.status_code == 200 and issued["Content-Type"] == "application/pdf"
+    assert not PackCopy.objects.filter(issued_to=chair).exists()
