@@ -5,6 +5,8 @@ The access policy (issue: who may see what) builds on these; this module keeps t
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -291,6 +293,44 @@ class AccessChannel(models.TextChoices):
     TASK = "task", "Background task"
 
 
+# A throttle rate as the REST API reads it: "1200/minute".
+RATE = re.compile(r"[1-9][0-9]{0,6}/(second|minute|hour|day)")
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+
+
+class ApiKey(models.Model):
+    """A key an agency's own system calls the REST API with. Only its SHA-256 is stored: the key itself is shown
+    once, when it is made. A key acts for its agency, always on behalf of a named person in it (X-Acting-User)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=200, help_text='The system that uses it, e.g. "Police command and control".')
+    prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Shown to tell keys apart.")
+    hashed = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the key.")
+    scopes = models.JSONField(default=list, help_text='Any of "read" and "write".')
+    rate = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text='Requests allowed, e.g. "1200/minute"; empty for the platform\'s default (JIGSAW_API_RATE).',
+    )
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agency__name", "-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}... ({self.agency.code}: {self.name})"
+
+
 class AccessLog(AppendOnlyModel):
     """One row per read of a child's record. Append-only; PostgreSQL refuses UPDATE and DELETE."""
 
@@ -309,6 +349,9 @@ class AccessLog(AppendOnlyModel):
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=100, blank=True)
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="The key of an API call."
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

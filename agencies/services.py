@@ -37,11 +37,18 @@ class Origin:
     channel: AccessChannel
     ip_address: str | None = None
     request_id: str = ""
+    api_key_id: int | None = None
 
 
 def origin_from_request(request, channel: AccessChannel = AccessChannel.PAGE) -> Origin:
     request_id = structlog.contextvars.get_contextvars().get("request_id", "")
-    return Origin(channel=channel, ip_address=request.META.get("REMOTE_ADDR") or None, request_id=str(request_id))
+    key = getattr(request, "auth", None)  # an API call made with a key (api.authentication)
+    return Origin(
+        channel=AccessChannel.API if key is not None else channel,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        request_id=str(request_id),
+        api_key_id=getattr(key, "pk", None),
+    )
 
 
 def access_log_record(*, user, child, access: policy.Access | None, what: str, origin: Origin, basis=None) -> AccessLog:
@@ -59,6 +66,7 @@ def access_log_record(*, user, child, access: policy.Access | None, what: str, o
         exceptional_access=access.exceptional_access if access else None,
         ip_address=origin.ip_address,
         request_id=origin.request_id,
+        api_key_id=origin.api_key_id,
     )
     if access and access.involvement and now - access.involvement.last_activity_at > _ACTIVITY_GRANULARITY:
         Involvement.objects.filter(pk=access.involvement.pk).update(last_activity_at=now)

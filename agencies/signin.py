@@ -74,7 +74,8 @@ class SessionPolicyMiddleware:
         return self.get_response(request)
 
     def _is_exempt(self, path: str) -> bool:
-        return path in self._exempt_paths() or path.startswith(settings.STATIC_URL)
+        # The API answers for itself (api.authentication refuses a session still at its second factor).
+        return path in self._exempt_paths() or path.startswith((settings.STATIC_URL, "/api/"))
 
 
 @receiver(user_logged_in)

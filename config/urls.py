@@ -8,6 +8,7 @@ from config import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("", include("agencies.urls")),
     path("", include("chronology.urls")),
     path("", include("thresholds.urls")),

@@ -43,6 +43,10 @@ INSTALLED_APPS = [
     "thresholds",
     "escalation",
     "coregroups",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +187,46 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in e-mails point here; Message-IDs of notices end in this domain.
 JIGSAW_BASE_URL = env("JIGSAW_BASE_URL", default="http://127.0.0.1:8000")
 JIGSAW_MESSAGE_ID_DOMAIN = env("JIGSAW_MESSAGE_ID_DOMAIN", default="jigsaw.invalid")
+
+# REST API (docs/api.md): throttling per key, body limits, how long Idempotency-Key responses are kept.
+JIGSAW_API_RATE = env("JIGSAW_API_RATE", default="1200/minute")
+JIGSAW_API_MAX_BODY = env.int("JIGSAW_API_MAX_BODY", default=1024 * 1024)
+JIGSAW_API_MAX_BATCH_BODY = env.int("JIGSAW_API_MAX_BATCH_BODY", default=64 * 1024 * 1024)
+JIGSAW_API_IDEMPOTENCY_DAYS = env.int("JIGSAW_API_IDEMPOTENCY_DAYS", default=7)
+# Django's own cap on a body read whole; each API endpoint applies its own, smaller, limit first.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(JIGSAW_API_MAX_BATCH_BODY, 2621440)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "api.authentication.VerifiedSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ScopeAllows"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.base.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jigsaw REST API",
+    "DESCRIPTION": (
+        "For agencies' own systems: push events, read chronologies, assessments and alerts. Every call names "
+        "the person it is made for (X-Acting-User) and is held to what the access policy lets that person do; "
+        "records the caller may not know exist answer 404. See docs/api.md."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.headers_documented"],
+    "ENUM_NAME_OVERRIDES": {},
+}
 
 # Redis is the broker, the result store and the cache. Without REDIS_URL, tasks run in-process
 # (eagerly, in the same transaction's on-commit hooks), which is the embedded default.

@@ -38,6 +38,10 @@ def only(allowed: dict[str, int], others: int = 404) -> dict[str, int]:
     return {**everyone(others), **allowed}
 
 
+def api_only(allowed: dict[str, int], others: int = 404) -> dict[str, int]:
+    return {**only(allowed, others), "anonymous": 401}
+
+
 # What each persona gets on GET. The child is kit (alice works with kit); the involvement is alice's.
 EXPECTED: dict[str, dict[str, int]] = {
     "healthz": everyone(200, anonymous=200),
@@ -96,6 +100,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     "pack-page-reviewed": everyone(405),
     "pack-sign-off": everyone(405),
     "pack-copy": only({"alice": 403, "dsl": 403, "lead": 403, "edt": 403}),
+    # The REST API, called by the browser with its session (agency systems' keys: tests/api). Signed out: 401.
+    "api-schema": everyone(200, anonymous=200),
+    "api-docs": everyone(200, anonymous=200),
+    "api-child-detail": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
 }
 
 
