@@ -9,13 +9,14 @@ BASE_PYTHON := $(shell pyenv which python 2>/dev/null || command -v python3.12)
 HOST := 127.0.0.1
 PORT := 8000
 
-.PHONY: help run setup test lint bench clean
+.PHONY: help run setup test lint bench schema clean
 
 help:
 	@echo "make run    start Jigsaw on http://$(HOST):$(PORT)/ (SQLite, tasks in-process, e-mail to the console, demo data)"
 	@echo "make test   run the whole test suite (PostgreSQL, Redis, a Celery worker and Chromium; then the fast part on SQLite)"
 	@echo "make lint   ruff and the migrations check"
 	@echo "make bench  run the benchmarks and rewrite docs/benchmarks.md"
+	@echo "make schema write the REST API's OpenAPI document to docs/api/openapi.yaml"
 
 setup: $(VENV)/.installed node_modules/.installed static_build/jigsaw/jigsaw.css
 
@@ -59,6 +60,9 @@ BENCH_ENV = DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/jig
 bench: setup
 	$(BENCH_ENV) scripts/services-up
 	$(BENCH_ENV) $(PY) bench/run.py
+
+schema: setup
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/api/openapi.yaml
 
 clean:
 	rm -rf $(VENV) node_modules static_build staticfiles var .pytest_cache .ruff_cache
