@@ -36,7 +36,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         api_key = None
         if key.startswith(KEY_PREFIX):
-            api_key = ApiKey.objects.select_related("agency").filter(hashed=key_hash(key)).first()
+            # No ordering: the model's default one would join the agency only to sort a single row.
+            api_key = ApiKey.objects.select_related("agency").filter(hashed=key_hash(key)).order_by().first()
         now = timezone.now()
         if api_key is None:
             raise exceptions.AuthenticationFailed("The API key is not known.")
@@ -49,8 +50,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 f"Name the person this call is made for in the {ACTING_USER} header (their username)."
             )
-        user = User.objects.select_related("agency").filter(username=username, is_active=True).first()
-        if user is None or user.agency_id != api_key.agency_id:
+        user = (
+            User.objects.select_related("agency")
+            .filter(username=username, is_active=True, agency_id=api_key.agency_id)
+            .order_by()
+            .first()
+        )
+        if user is None:
             raise exceptions.AuthenticationFailed(
                 f"{ACTING_USER} names nobody active in {api_key.agency.name}: a key acts only for its own agency."
             )
