@@ -41,6 +41,10 @@ def second_factor_needed(user) -> bool:
     return not (demo_exempt and user.is_demo)
 
 
+SEEN_AT = "jigsaw_seen_at"
+IDLE_CLOCK_GRANULARITY = 60
+
+
 class SessionPolicyMiddleware:
     """Ends sessions past their absolute lifetime and holds signed-in users at the second factor."""
 
@@ -68,6 +72,8 @@ class SessionPolicyMiddleware:
                 logout(request)
                 messages.info(request, "You were signed out because your session reached its time limit.")
                 return redirect(f"{reverse('sign-in')}?next={request.path}")
+            if time.time() - request.session.get(SEEN_AT, 0) > IDLE_CLOCK_GRANULARITY:
+                request.session[SEEN_AT] = time.time()  # modifies the session: it is saved, its expiry pushed on
             if second_factor_needed(user) and not self._is_exempt(request.path):
                 target = "two-factor" if user_has_device(user) else "two-factor-set-up"
                 return redirect(f"{reverse(target)}?next={request.get_full_path()}")

@@ -128,7 +128,9 @@ AUTH_PASSWORD_VALIDATORS = [
 JIGSAW_SESSION_IDLE_MINUTES = env.int("JIGSAW_SESSION_IDLE_MINUTES", default=30)
 JIGSAW_SESSION_ABSOLUTE_HOURS = env.int("JIGSAW_SESSION_ABSOLUTE_HOURS", default=12)
 SESSION_COOKIE_AGE = JIGSAW_SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle clock restarts when the session is saved: agencies.signin.SessionPolicyMiddleware saves it at most
+# once a minute (a write on every page would add a commit to each), so a session ends 30 to 31 minutes idle.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -126,3 +126,17 @@ def test_sign_ins_and_failures_are_logged(anonymous, alice, password, caplog):
     events = [r.msg for r in caplog.records if r.name == "jigsaw.signin"]
     assert {"event": "sign_in_failed", "username": "alice"}.items() <= events[0].items()
     assert events[1]["event"] == "signed_in" and events[1]["user_id"] == alice.pk
+
+
+def test_the_idle_clock_is_saved_at_most_once_a_minute(client_for, alice):
+    from django.contrib.sessions.models import Session
+
+    client = client_for(alice)
+    client.get("/")
+    saved = Session.objects.get().expire_date
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=30)):
+        client.get("/")
+        assert Session.objects.get().expire_date == saved  # no write for a page read within the minute
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=90)):
+        client.get("/")
+        assert Session.objects.get().expire_date > saved
