@@ -38,6 +38,8 @@ app.conf.beat_schedule = {
         "task": "agencies.tasks.involvements_lapse",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Idempotency-Keys are honoured for JIGSAW_API_IDEMPOTENCY_DAYS; older first responses are dropped.
+    "api-idempotency-forget": {"task": "api.tasks.idempotency_forget", "schedule": crontab(hour=2, minute=45)},
     # Proves end to end that beat, the broker, a worker and the database all work; /healthz reads it.
     "worker-heartbeat": {
         "task": "config.tasks.worker_heartbeat",

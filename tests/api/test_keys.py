@@ -80,3 +80,23 @@ def test_the_throttle_is_per_key(alice, kit, settings):
     other = AgencySystem(alice.agency)
     assert [limited.get(url(kit), acting=alice).status_code for _ in range(3)] == [200, 200, 429]
     assert other.get(url(kit), acting=alice).status_code == 200
+
+
+def test_stored_idempotent_responses_are_forgotten_after_the_kept_days(db):
+    from api.base import idempotency_forget
+    from api.models import IdempotentRequest
+
+    now = timezone.now()
+    old = IdempotentRequest.objects.create(
+        caller="key:1", key="a", fingerprint="0" * 64, status=201, body={}, created_at=now - datetime.timedelta(days=8)
+    )
+    kept = IdempotentRequest.objects.create(
+        caller="key:1", key="b", fingerprint="0" * 64, status=201, body={}, created_at=now - datetime.timedelta(days=6)
+    )
+    assert idempotency_forget(now=now) == 1
+    assert list(IdempotentRequest.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not IdempotentRequest.objects.filter(pk=old.pk).exists()
+    from api.tasks import forget_idempotency_keys
+    from config.celery import app
+
+    assert app.conf.beat_schedule["api-idempotency-forget"]["task"] == forget_idempotency_keys.name
