@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from agencies import api
+
+urlpatterns = [
+    path("access-log", api.AccessLogList.as_view(), name="api-access-log"),
+]

@@ -123,3 +123,22 @@ def idempotency_forget(*, now=None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.JIGSAW_API_IDEMPOTENCY_DAYS)
     deleted, _ = IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def not_found(request, exception=None):
+    """A URL that matches no route (under /api/, e.g. a negative id) answers in JSON like every API refusal."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as page_server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Something went wrong on our side; nothing was written."}, status=500)
+    return page_server_error(request)

@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("escalation.urls")),
     path("", include("coregroups.urls")),
 ]
+
+handler404 = "api.base.not_found"
+handler500 = "api.base.server_error"

@@ -227,7 +227,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.headers_documented"],
-    "ENUM_NAME_OVERRIDES": {},
+    # Named after their models' choices, so two endpoints' "state" fields can never collide.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStateEnum": "escalation.models.AlertState",
+        "AlertSeverityEnum": "escalation.models.Severity",
+        "AccessChannelEnum": "agencies.models.AccessChannel",
+        "AccessBasisEnum": "agencies.models.AccessBasis",
+    },
 }
 
 # Redis is the broker, the result store and the cache. Without REDIS_URL, tasks run in-process

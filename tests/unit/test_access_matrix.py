@@ -104,6 +104,11 @@ EXPECTED: dict[str, dict[str, int]] = {
     "api-schema": everyone(200, anonymous=200),
     "api-docs": everyone(200, anonymous=200),
     "api-child-detail": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-assessment": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-timeline": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-alerts": {**everyone(200), "anonymous": 401},  # each sees only the alerts they work
+    "api-alert-acknowledge": {**everyone(405), "anonymous": 401},
+    "api-access-log": api_only({"auditor": 200, "lead": 200}, others=403),
 }
 
 
