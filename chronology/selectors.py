@@ -208,8 +208,6 @@ def chronology_get(
     """One page of the child's chronology as `actor` may see it. The caller has checked access."""
     from django.core.paginator import Paginator
 
-    from chronology.services import superseded_ids
-
     events, shows_withdrawn = _visible_events(actor, child, access)
     filtered = _filtered(events, filters)
     stats = filtered.aggregate(total=Count("pk"), last=Max("pk"))
@@ -220,18 +218,67 @@ def chronology_get(
     paginator = Paginator(ordered_ids, PAGE_SIZE)
     paginator.count = stats["total"]  # already counted: spare the database a second COUNT
     page = paginator.get_page(page_number)
-    ids = list(page.object_list)
+    entries = _entries(actor, access, list(page.object_list))
+    return Chronology(
+        entries=entries,
+        page=page,
+        total=stats["total"],
+        timeline_svg=_timeline(child, filtered, filters, shows_withdrawn, stats, agencies),
+        shows_filed_in_error=shows_withdrawn,
+    )
+
+
+@dataclass
+class ChronologyPage:
+    entries: list[EntryView]
+    total: int
+    number: int
+    num_pages: int
+
+
+def chronology_page(
+    *, actor, child: Child, access: policy.Access, filters: ChronologyFilters, page_number: int, page_size: int
+) -> ChronologyPage:
+    """One page of `page_size` entries of the child's chronology as `actor` may see it, without the timeline
+    drawing (for agencies' systems). The caller has checked access and logged the read. `EmptyPage` past the
+    last page; an empty chronology has one, empty, page."""
+    from django.core.paginator import EmptyPage
+
+    events, _ = _visible_events(actor, child, access)
+    filtered = _filtered(events, filters)
+    total = filtered.count()
+    num_pages = max(1, -(-total // page_size))
+    if page_number < 1 or page_number > num_pages:
+        raise EmptyPage(f"There are {num_pages} pages of {page_size} entries.")
+    order = ("-occurred_on", "-recorded_at", "-pk") if filters.newest_first else ("occurred_on", "recorded_at", "pk")
+    start = (page_number - 1) * page_size
+    ids = list(filtered.order_by(*order).values_list("pk", flat=True)[start : start + page_size])
+    return ChronologyPage(entries=_entries(actor, access, ids), total=total, number=page_number, num_pages=num_pages)
+
+
+def chronology_entry(*, actor, child: Child, access: policy.Access, event_id: int) -> EntryView:
+    """One entry of the child's chronology as `actor` sees it there; `Event.DoesNotExist` for an entry that is
+    not on the chronology they read (another child's, or filed in error and hidden from them)."""
+    events, _ = _visible_events(actor, child, access)
+    if not events.filter(pk=event_id).exists():
+        raise Event.DoesNotExist
+    return _entries(actor, access, [event_id])[0]
+
+
+def _entries(actor, access: policy.Access, ids: list[int]) -> list[EntryView]:
+    """What `actor` sees of each of these events, in this order: placeholders, amendments, withdrawals."""
     loaded = Event.objects.filter(pk__in=ids).select_related("agency", "amends").in_bulk()
     page_events = [loaded[pk] for pk in ids]
     amendments: dict[int, list] = {}
     for amendment in Event.objects.filter(amends_id__in=ids).select_related("agency").order_by("recorded_at"):
         amendments.setdefault(amendment.amends_id, []).append(amendment)
-    superseded = superseded_ids(ids) if amendments else set()
+    # An entry with an amendment is superseded: the amendments just read say which, without another query.
+    superseded = set(amendments)
     withdrawn = {e.pk for e in page_events if e.is_filed_in_error} | {
         a.amends_id for group in amendments.values() for a in group if a.is_filed_in_error
     }
     may_write = access.can_write
-    entries = [
+    return [
         EntryView(
             event=e,
             view=visibility.event_view(actor, e),
@@ -242,13 +289,6 @@ def chronology_get(
         )
         for e in page_events
     ]
-    return Chronology(
-        entries=entries,
-        page=page,
-        total=stats["total"],
-        timeline_svg=_timeline(child, filtered, filters, shows_withdrawn, stats, agencies),
-        shows_filed_in_error=shows_withdrawn,
-    )
 
 
 def _timeline(child, filtered, filters, shows_withdrawn, stats, agencies) -> str:

@@ -104,6 +104,10 @@ EXPECTED: dict[str, dict[str, int]] = {
     "api-schema": everyone(200, anonymous=200),
     "api-docs": everyone(200, anonymous=200),
     "api-child-detail": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-children": {**everyone(400), "anonymous": 401},  # a search naming nothing is refused, naming the fields
+    "api-chronology": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-event-detail": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
+    "api-event-amend": {**everyone(405), "anonymous": 401},
     "api-assessment": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-timeline": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-alerts": {**everyone(200), "anonymous": 401},  # each sees only the alerts they work
