@@ -113,7 +113,7 @@ class User(AbstractUser):
         # Asked many times in one request; roles change rarely and a new request loads the user afresh.
         cached = getattr(self, "_role_codes", None)
         if cached is None:
-            cached = {grant.role for grant in self.role_grants.all()}
+            cached = set(self.role_grants.order_by().values_list("role", flat=True))
             self._role_codes = cached
         return cached
 

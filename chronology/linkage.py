@@ -57,7 +57,7 @@ def record_ids(child: Child) -> list[int]:
     while frontier:
         found = [
             pk
-            for pk in Child.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True)
+            for pk in Child.objects.filter(merged_into_id__in=frontier).order_by().values_list("pk", flat=True)
             if pk not in seen
         ]
         seen.update(found)

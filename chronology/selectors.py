@@ -32,7 +32,8 @@ def child_get(*, actor, child_id: int, what: str, origin: Origin) -> tuple[Child
     """One child's record for `actor`, logged; `Child.DoesNotExist` when absent or not allowed."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("child_get must run inside the transaction that builds the response")
-    child = Child.objects.select_related("area").filter(pk=child_id).first()
+    # By primary key, unsorted: the model's default ordering would only cost compiling an ORDER BY.
+    child = next(iter(Child.objects.select_related("area").filter(pk=child_id).order_by()), None)
     access = policy.access_for(actor, child)
     if child is None or access is None:
         raise Child.DoesNotExist
@@ -265,9 +266,28 @@ def chronology_entry(*, actor, child: Child, access: policy.Access, event_id: in
     return _entries(actor, access, [event_id])[0]
 
 
+_AMENDED_UNREAD = (
+    "summary",
+    "action_taken",
+    "child_voice",
+    "factors",
+    "details",
+    "extra",
+    "given_fields",
+    "amendment_reason",
+    "recorded_by",
+)
+
+
 def _entries(actor, access: policy.Access, ids: list[int]) -> list[EntryView]:
     """What `actor` sees of each of these events, in this order: placeholders, amendments, withdrawals."""
-    loaded = Event.objects.filter(pk__in=ids).select_related("agency", "amends").in_bulk()
+    # Of the entry amended, only its date is shown: its text and data are not read again.
+    loaded = (
+        Event.objects.filter(pk__in=ids)
+        .select_related("agency", "amends")
+        .defer(*(f"amends__{name}" for name in _AMENDED_UNREAD))
+        .in_bulk()
+    )
     page_events = [loaded[pk] for pk in ids]
     amendments: dict[int, list] = {}
     for amendment in Event.objects.filter(amends_id__in=ids).select_related("agency").order_by("recorded_at"):
