@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import rules
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from agencies.models import (
@@ -83,42 +83,78 @@ def _roles(user) -> set[str]:
 
 def access_for(user, child, *, now=None) -> Access | None:
     """The strongest basis on which `user` may read `child` now, or None."""
-    if child is None or user is None:
+    if child is None:
         return None
+    return access_for_many(user, [child], now=now)[child.pk]
+
+
+def access_for_many(user, children, *, now=None) -> dict[int, Access | None]:
+    """The strongest basis on which `user` may read each child now, or None: child id -> access. The rules are
+    in `_access_among`, once; this reads what they need for all the children together (a batch import names
+    hundreds) in at most two queries: their active involvements, and break-glass openings only if asked."""
+    children = list(children)
+    if user is None:
+        return {child.pk: None for child in children}
     if is_system(user):
-        return Access(AccessBasis.SYSTEM, can_write=True)
+        return {child.pk: Access(AccessBasis.SYSTEM, can_write=True) for child in children}
     if not user.is_authenticated or not user.is_active:
-        return None
+        return {child.pk: None for child in children}
     now = now or timezone.now()
     roles = _roles(user)
-    # Involvements with a record merged into this one count for this one.
-    active = Involvement.objects.active(now=now).filter(Q(child=child) | Q(child__merged_into=child))
+    ids = {child.pk for child in children}
+    # Involvements with a record merged into one of these count for that one, as in access_for; in the model's
+    # ordering, so that the first found is the one access_for's .first() takes.
+    active: dict[int, list[Involvement]] = {pk: [] for pk in ids}
+    rows = (
+        Involvement.objects.active(now=now)
+        .filter(Q(child_id__in=ids) | Q(child__merged_into_id__in=ids))
+        .annotate(child_merged_into_id=F("child__merged_into_id"), line_manager_id=F("practitioner__line_manager_id"))
+    )
+    for involvement in rows:
+        for owner in {involvement.child_id, involvement.child_merged_into_id} & ids:
+            active[owner].append(involvement)
+    openings: dict[int, ExceptionalAccess] | None = None
+
+    def opening_for(child_id: int) -> ExceptionalAccess | None:
+        # Asked only of a child no involvement or role opens: most reads never need this query.
+        nonlocal openings
+        if openings is None:
+            openings = {}
+            for opening in ExceptionalAccess.objects.filter(
+                user=user, child_id__in=ids, opened_at__lte=now, expires_at__gt=now
+            ).order_by("-opened_at"):
+                openings.setdefault(opening.child_id, opening)
+        return openings.get(child_id)
+
+    area_id = user.agency.area_id if user.agency_id else None
+    return {child.pk: _access_among(user, roles, child, active[child.pk], opening_for, area_id) for child in children}
+
+
+def _access_among(user, roles, child, active, opening_for, area_id) -> Access | None:
+    """The access policy's rules, strongest basis first, over the child's active involvements (newest first)."""
+
+    def first(test):
+        return next((i for i in active if test(i)), None)
 
     if user.agency_id and Role.PRACTITIONER in roles:
-        own = active.filter(practitioner=user).first()
+        own = first(lambda i: i.practitioner_id == user.pk)
         if own:
             return Access(AccessBasis.INVOLVEMENT, can_write=True, involvement=own)
-        team = active.filter(practitioner__isnull=True, agency_id=user.agency_id).first()
+        team = first(lambda i: i.practitioner_id is None and i.agency_id == user.agency_id)
         if team:
             return Access(AccessBasis.TEAM_INVOLVEMENT, can_write=True, involvement=team)
     if user.agency_id and Role.DESIGNATED_SAFEGUARDING_LEAD in roles:
-        agencys = active.filter(agency_id=user.agency_id).first()
+        agencys = first(lambda i: i.agency_id == user.agency_id)
         if agencys:
             return Access(AccessBasis.DESIGNATED_SAFEGUARDING_LEAD, can_write=True, involvement=agencys)
-    # Supervision: a line manager reads (never writes) the records their own reports work on. Their
-    # reading does not keep the practitioner's involvement alive, so no involvement is named.
-    if Role.LINE_MANAGER in roles and active.filter(practitioner__line_manager=user).exists():
+    if Role.LINE_MANAGER in roles and first(lambda i: i.line_manager_id == user.pk):
         return Access(AccessBasis.LINE_MANAGER, can_write=False)
-    in_area = user.agency_id is not None and user.agency.area_id == child.area_id
+    in_area = area_id is not None and area_id == child.area_id
     if in_area and Role.AREA_SAFEGUARDING_LEAD in roles:
         return Access(AccessBasis.AREA_SAFEGUARDING_LEAD, can_write=True)
     if in_area and Role.EMERGENCY_DUTY_TEAM in roles:
         return Access(AccessBasis.EMERGENCY_DUTY_TEAM, can_write=False)
-    opening = (
-        ExceptionalAccess.objects.filter(user=user, child=child, opened_at__lte=now, expires_at__gt=now)
-        .order_by("-opened_at")
-        .first()
-    )
+    opening = opening_for(child.pk)
     if opening and (opening.kind != ExceptionalAccessKind.AUDIT or Role.AUDITOR in roles):
         basis = AccessBasis.AUDIT if opening.kind == ExceptionalAccessKind.AUDIT else AccessBasis.BREAK_GLASS
         return Access(basis, can_write=False, exceptional_access=opening)

@@ -6,6 +6,7 @@ one, with a reason; both stay readable.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from django.db import models
@@ -271,3 +272,47 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Record {self.merged_id} merged into record {self.surviving_id}"
+
+
+class BatchImport(models.Model):
+    """An exchange document sent through the REST API, imported in the background, all or nothing.
+
+    The agency is the one the document was written as (the key's); who may see the import is decided from it
+    and from the caller. The document is kept only until the import has run; what happened to each record, or
+    every problem with its place, is kept instead.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done: written"
+        REFUSED = "refused", "Refused: nothing written"
+        FAILED = "failed", "Failed: nothing written"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey("agencies.User", on_delete=models.PROTECT, related_name="+")
+    api_key = models.ForeignKey(
+        "agencies.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The key it was sent with; empty when sent from the browser.",
+    )
+    source = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED, db_index=True)
+    document = models.TextField(blank=True, help_text="The body as sent; emptied once the import has run.")
+    events_total = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(null=True, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.source}, {self.get_state_display()})"

@@ -29,6 +29,8 @@ app.conf.beat_schedule = {
     "reassessments-sweep": {"task": "thresholds.tasks.sweep_due", "schedule": 60, "options": {"expires": 55}},
     # Deliveries left pending or claimed by a stopped worker, unacknowledged alerts, overdue stages.
     "escalation-sweep": {"task": "escalation.tasks.sweep", "schedule": 60, "options": {"expires": 55}},
+    # Batch imports queued while the broker was down, or whose worker died, are started again.
+    "batch-imports-sweep": {"task": "chronology.tasks.batch_imports_sweep", "schedule": 60, "options": {"expires": 55}},
     # Packs whose render was lost (broker down, a worker died) are started again.
     "packs-sweep": {"task": "coregroups.tasks.packs_sweep", "schedule": 60, "options": {"expires": 55}},
     # Time-driven rules change with the date alone.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from functools import cached_property
 
 import nhs_number
+from django.utils import timezone
 from django.utils.text import slugify
 from stdnum.gb import upn as upn_number
 
@@ -41,6 +43,9 @@ from chronology.exchange.problems import Place, Problem
 from chronology.models import Child, ChildIdentifier, Event, Person
 from chronology.services import CONTRACT_EVENT_FIELDS, JIGSAW_SOURCE, EventInput, event_problems, record_group
 
+# Looked up once per key of every event: a set, not the contract's list.
+_EVENT_FIELDS = frozenset(CONTRACT_EVENT_FIELDS)
+
 
 class _Planner:
     """Every problem of the document, and what to write if there is none. `_Importer` writes it."""
@@ -59,12 +64,18 @@ class _Planner:
         self.stored_people: dict[tuple[str, str], Person] = {}
         self.events: list[_EventPlan] = []
         self.groups: dict[int, list[int]] = {}
+        # One date for the whole document: asking the clock and the time zone for each event cost more than the rules.
+        self.today = timezone.localdate()
         # Every ref given, even on a line with a schema problem: that line is reported once, not again as unknown.
         self.child_refs = {c.get("ref") for c in document["children"] if isinstance(c, dict)}
-        self.given = {
+
+    @cached_property
+    def given(self) -> set[tuple[str, str, str]]:
+        # Asked only about a ref that is not found: most documents never need it.
+        return {
             (name, self.origin(item), item.get("ref"))
             for name in ("people", "events")
-            for item in document.get(name) or []
+            for item in self.doc.get(name) or []
             if isinstance(item, dict) and isinstance(item.get("ref"), str)
         }
 
@@ -256,24 +267,25 @@ class _Planner:
 
     def check_events(self) -> None:
         items = list(self.items("events"))
+        keys = {i: (self.origin(item), item["ref"]) for i, item in items}
         index: dict[tuple[str, str], int] = {}
-        for i, item in items:
-            key = (self.origin(item), item["ref"])
+        for i, _ in items:
+            key = keys[i]
             if key in index:
                 self.problem(("events", i, "ref"), f"event '{key[1]}' is given twice")
             index.setdefault(key, i)
-        wanted = set(index) | {(self.origin(e), e["amends"]) for _, e in items if isinstance(e.get("amends"), str)}
+        wanted = set(index) | {(keys[i][0], e["amends"]) for i, e in items if isinstance(e.get("amends"), str)}
         stored = self.stored_events(wanted)
         stored_people = _event_people([e.pk for e in stored.values()])
         codes = {e["agency"] for _, e in items} - set(self.agencies)
         for agency in Agency.objects.filter(code__in=codes).select_related("area"):
             self.agencies[agency.code] = agency
             self.agency_area[agency.code] = agency.area
-        self.load_people({(self.origin(e), ref) for _, e in items for ref in e.get("people", [])})
+        self.load_people({(keys[i][0], ref) for i, e in items for ref in e.get("people", [])})
         documents = dict(items)
         new: dict[int, _EventPlan] = {}
         for i, item in items:
-            if index.get((self.origin(item), item["ref"])) != i:
+            if index.get(keys[i]) != i:
                 continue
             plan = self.check_event(i, item, index, stored, stored_people, documents)
             if plan is not None:
@@ -349,7 +361,20 @@ class _Planner:
         if isinstance(amends, int):
             target_child = self.children.get(documents[amends]["child"])
             stand_in = Event(child_id=target_child.key if target_child else 0)
-        data = EventInput(
+        data = self.event_input(item, agency, stand_in)
+        on = child.child if child.child.pk else Child(pk=child.key)
+        for name, messages in event_problems(data, child=on, today=self.today).items():
+            if name == "amends" and isinstance(target, str) and amends is None:
+                continue  # already reported: the entry it amends is unknown
+            for message in messages:
+                self.problem((*place, name), message)
+        if recorded_at is None and "recorded_at" in item:
+            data.extra["recorded_at"] = None  # given as null: kept as given, see event_values
+        return _EventPlan(i, self.new_event(source, item, data, recorded_at, amends), child, people, amends)
+
+    def event_input(self, item: dict, agency: Agency, amends: Event | None) -> EventInput:
+        """A line as the event service takes it, for the rules every event meets (`services.event_problems`)."""
+        return EventInput(
             occurred_on=date.fromisoformat(item["occurred_on"]),
             agency=agency,
             type=item["type"],
@@ -365,26 +390,21 @@ class _Planner:
             significant=item.get("significant", False),
             sharing=item.get("sharing", "all"),
             details=dict(item.get("details", {})),
-            amends=stand_in,
+            amends=amends,
             amendment_reason=item.get("amendment_reason", ""),
             amendment_kind=item.get("amendment_kind", ""),
             recorded_by=item.get("recorded_by", ""),
-            extra=_unknown(item, CONTRACT_EVENT_FIELDS),
+            extra=_unknown(item, _EVENT_FIELDS),
         )
-        on = child.child if child.child.pk else Child(pk=child.key)
-        for name, messages in event_problems(data, child=on).items():
-            if name == "amends" and isinstance(target, str) and amends is None:
-                continue  # already reported: the entry it amends is unknown
-            for message in messages:
-                self.problem((*place, name), message)
-        if recorded_at is None and "recorded_at" in item:
-            data.extra["recorded_at"] = None  # given as null: kept as given, see event_values
-        event = Event(
+
+    def new_event(self, source: str, item: dict, data: EventInput, recorded_at, amends) -> Event:
+        """The event to write for a checked line (not saved here)."""
+        return Event(
             source_system=source,
             ref=item["ref"],
             occurred_on=data.occurred_on,
             date_precision=data.date_precision,
-            agency=agency,
+            agency=data.agency,
             type=data.type,
             factors=data.factors,
             summary=data.summary,
@@ -405,7 +425,6 @@ class _Planner:
             extra=data.extra,
             given_fields=[f for f in CONTRACT_EVENT_FIELDS if f in item],
         )
-        return _EventPlan(i, event, child, people, amends)
 
     def event_differences(self, item: dict, event: Event, child: _ChildPlan | None, people: list[str]) -> list[str]:
         values = event_values(event, child_ref=item["child"], people_refs=people)
@@ -413,7 +432,7 @@ class _Planner:
         differences = [n for n in names if n not in item or not _same(n, item[n], values[n])]
         if child is not None and (not child.child.pk or event.child_id not in self.group(child.child)):
             differences.append("child")
-        given = _unknown(item, CONTRACT_EVENT_FIELDS)
+        given = _unknown(item, _EVENT_FIELDS)
         kept = {k: v for k, v in event.extra.items() if k not in values}
         differences += [k for k in set(given) | set(kept) if given.get(k, _MISSING) != kept.get(k, _MISSING)]
         return differences

@@ -11,6 +11,11 @@ from jsonschema import Draft202012Validator
 
 from chronology.exchange.problems import Place, Problem
 
+try:
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - the Python validator alone gives the same answers, slower
+    jsonschema_rs = None
+
 # The schema file stays in chronology/schema/, beside this package.
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "chronology-exchange.schema.json"
 
@@ -22,6 +27,24 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "chronology-ex
 def _validator() -> Draft202012Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@cache
+def _fast_validator(native_dates: bool):
+    """jsonschema-rs, when installed, only answers whether a document is valid: the usual case, and checking a
+    large document item by item in Python is most of an import's time. The problems of a document that is not
+    valid are always found and worded by `jsonschema`. Formats are checked by `jsonschema`'s own checker (dates
+    as `date.fromisoformat` reads them), so the two validators never disagree about a date; or, when the caller
+    knows no date can be in year 0 (the one date jsonschema-rs takes and Python does not), by jsonschema-rs itself,
+    which is stricter about a timestamp (jsonschema then has the last word)."""
+    if jsonschema_rs is None:
+        return None
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    if native_dates:
+        return jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    checker = Draft202012Validator.FORMAT_CHECKER
+    formats = {name: (lambda value, name=name: checker.conforms(value, name)) for name in ("date", "date-time")}
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True, formats=formats)
 
 
 _ENUM_LABELS = {
@@ -88,5 +111,24 @@ def _schema_problem(error) -> Problem:
     return Problem(place, error.message)
 
 
-def schema_problems(document: Any) -> list[Problem]:
+def _valid_fast(document: Any, native_dates: bool) -> bool:
+    fast = _fast_validator(native_dates)
+    if fast is None:
+        return False
+    try:
+        return fast.is_valid(document)
+    except (ValueError, TypeError, OverflowError):  # a value jsonschema-rs cannot take (a huge integer): ask jsonschema
+        return False
+
+
+def no_year_zero(text: str) -> bool:
+    """Whether the JSON text of a document surely names no date in year 0: no '"0000-' and no escaped character
+    that could spell one."""
+    return '"0000-' not in text and "\\u" not in text
+
+
+def schema_problems(document: Any, *, native_dates: bool = False) -> list[Problem]:
+    """Every problem the contract's JSON Schema finds. `native_dates`: see `no_year_zero`."""
+    if _valid_fast(document, native_dates):
+        return []
     return [_schema_problem(error) for error in _validator().iter_errors(document)]

@@ -52,70 +52,96 @@ def _referrer(referral: Referral) -> list[User]:
 
 def referrals_track(*, child_ids, now: datetime | None = None) -> int:
     """Inside the transaction that wrote events: open a loop for each new referral to another agency,
-    and close the loops that an outcome from the receiving agency answers."""
+    and close the loops that an outcome from the receiving agency answers. A few queries for all the
+    children at once (a batch import touches hundreds), and only referrals that name an agency."""
     now = now or clock.now()
     rules_cache = {}
     opened = 0
-    children = Child.objects.filter(pk__in=child_ids)
-    for child in children:
-        ids = record_ids(child)
-        referrals = Event.objects.filter(child_id__in=ids, type="referral", referral_loop__isnull=True).exclude(
-            details__to_agency=None
+    children = {child.pk: child for child in Child.objects.filter(pk__in=child_ids)}
+    groups, owner = _record_groups(children)
+    referrals = (
+        Event.objects.filter(
+            child_id__in=list(owner), type="referral", referral_loop__isnull=True, details__has_key="to_agency"
         )
-        for event in referrals.select_related("agency", "recorded_by_user"):
-            to_code = event.details.get("to_agency")
-            to_agency = Agency.objects.filter(code=to_code).first() if isinstance(to_code, str) else None
-            if to_agency is None or to_agency.pk == event.agency_id:
-                continue
-            referred_at = event.recorded_at or now
-            if referred_at.date() - event.occurred_on > HISTORY_AFTER:
-                continue
-            if child.area_id not in rules_cache:
-                rules_cache[child.area_id] = rules_for_area(child.area_id)
-            rules = rules_cache[child.area_id]
-            referral = Referral.objects.create(
-                child=child,
-                event=event,
-                from_agency=event.agency,
-                to_agency=to_agency,
-                referred_by=event.recorded_by_user,
-                referred_at=referred_at,
-                outcome_due_at=rules.calendar.add_working_days(referred_at, rules.referral_outcome_working_days),
+        .exclude(details__to_agency=None)
+        .select_related("agency", "recorded_by_user")
+    )
+    for event in referrals:
+        child = children[owner[event.child_id]]
+        to_code = event.details.get("to_agency")
+        to_agency = Agency.objects.filter(code=to_code).first() if isinstance(to_code, str) else None
+        if to_agency is None or to_agency.pk == event.agency_id:
+            continue
+        referred_at = event.recorded_at or now
+        if referred_at.date() - event.occurred_on > HISTORY_AFTER:
+            continue
+        if child.area_id not in rules_cache:
+            rules_cache[child.area_id] = rules_for_area(child.area_id)
+        rules = rules_cache[child.area_id]
+        referral = Referral.objects.create(
+            child=child,
+            event=event,
+            from_agency=event.agency,
+            to_agency=to_agency,
+            referred_by=event.recorded_by_user,
+            referred_at=referred_at,
+            outcome_due_at=rules.calendar.add_working_days(referred_at, rules.referral_outcome_working_days),
+        )
+        _receiving_team_involved(child, to_agency, referral, now)
+        notice_queue(
+            users=_leads_or_area(to_agency),
+            key=f"referral{referral.pk}:received",
+            severity=Severity.MEDIUM,
+            title=f"Referral received from {event.agency.name}: outcome due",
+            link=reverse("referral-detail", args=[referral.pk]),
+            child=child,
+            now=now,
+        )
+        opened += 1
+    open_loops = Referral.objects.filter(child_id__in=list(owner), outcome_at__isnull=True).select_related(
+        "to_agency", "event"
+    )
+    for referral in open_loops:
+        ids = groups[owner[referral.child_id]]
+        answer = (
+            Event.objects.filter(
+                child_id__in=ids,
+                agency=referral.to_agency,
+                type__in=OUTCOME_TYPES,
+                occurred_on__gte=referral.event.occurred_on,
+                pk__gt=referral.event_id,
             )
-            _receiving_team_involved(child, to_agency, referral, now)
-            notice_queue(
-                users=_leads_or_area(to_agency),
-                key=f"referral{referral.pk}:received",
-                severity=Severity.MEDIUM,
-                title=f"Referral received from {event.agency.name}: outcome due",
-                link=reverse("referral-detail", args=[referral.pk]),
-                child=child,
+            .exclude(details__outcome=None)
+            .order_by("pk")
+            .first()
+        )
+        if answer is not None:
+            _outcome(
+                referral,
+                outcome=answer.details.get("outcome", ""),
+                text=answer.summary,
+                by=None,
+                event=answer,
                 now=now,
             )
-            opened += 1
-        for referral in Referral.objects.filter(child_id__in=ids, outcome_at__isnull=True).select_related("to_agency"):
-            answer = (
-                Event.objects.filter(
-                    child_id__in=ids,
-                    agency=referral.to_agency,
-                    type__in=OUTCOME_TYPES,
-                    occurred_on__gte=referral.event.occurred_on,
-                    pk__gt=referral.event_id,
-                )
-                .exclude(details__outcome=None)
-                .order_by("pk")
-                .first()
-            )
-            if answer is not None:
-                _outcome(
-                    referral,
-                    outcome=answer.details.get("outcome", ""),
-                    text=answer.summary,
-                    by=None,
-                    event=answer,
-                    now=now,
-                )
     return opened
+
+
+def _record_groups(children: dict[int, Child]) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Each child's record ids (`linkage.record_ids`: its own and every record merged into it, at any depth),
+    one query per level of merging for all of them; and, for each of those ids, the child whose record it is."""
+    groups = {pk: [pk] for pk in children}
+    owner = {pk: pk for pk in children}
+    frontier = list(children)
+    while frontier:
+        found = Child.objects.filter(merged_into_id__in=frontier).values_list("pk", "merged_into_id")
+        frontier = []
+        for pk, into in found:
+            if pk not in owner:
+                owner[pk] = owner[into]
+                groups[owner[into]].append(pk)
+                frontier.append(pk)
+    return groups, owner
 
 
 def _receiving_team_involved(child: Child, agency: Agency, referral: Referral, now: datetime) -> None:

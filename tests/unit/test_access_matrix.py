@@ -108,6 +108,8 @@ EXPECTED: dict[str, dict[str, int]] = {
     "api-chronology": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-event-detail": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-event-amend": {**everyone(405), "anonymous": 401},
+    "api-import-create": {**everyone(405), "anonymous": 401},
+    "api-import-detail": api_only({"alice": 200, "ann": 200, "dsl": 200}),  # the importing agency's people
     "api-assessment": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-timeline": api_only({"alice": 200, "dsl": 200, "lead": 200, "edt": 200}),
     "api-alerts": {**everyone(200), "anonymous": 401},  # each sees only the alerts they work
@@ -177,6 +179,19 @@ def escalation_records(*, kit, alice, names) -> dict[str, int]:
 
 
 _TINY_PDF: list[bytes] = []
+
+
+def import_records(*, alice, names) -> dict:
+    """A batch import agency A sent through the API."""
+    if "import_id" not in names:
+        return {}
+    from django.utils import timezone
+
+    from chronology.models import BatchImport
+
+    return {
+        "import_id": BatchImport.objects.create(agency=alice.agency, requested_by=alice, created_at=timezone.now()).pk
+    }
 
 
 def core_group_records(*, kit, alice, names) -> dict[str, int]:
@@ -255,6 +270,7 @@ def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice
     }
     values.update(escalation_records(kit=kit, alice=alice, names=converters))
     values.update(core_group_records(kit=kit, alice=alice, names=converters))
+    values.update(import_records(alice=alice, names=converters))
     url = reverse(name, kwargs={key: values[key] for key in converters})
     response = client.get(url)
     assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"
