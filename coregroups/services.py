@@ -418,7 +418,12 @@ def pack_issue(*, actor: User, pack: Pack) -> PackCopy:
     """Stamp "Printed by NAME on DATE, copy N" on every page of the frozen master; both hashes recorded."""
     from coregroups.packs.render import sha256, stamp_copy
 
-    pack = Pack.objects.select_for_update().select_related("meeting__group__child", "reader_agency").get(pk=pack.pk)
+    # Only the pack's row is locked: the agency it was rendered for may be empty (an outer join).
+    pack = (
+        Pack.objects.select_for_update(of=("self",))
+        .select_related("meeting__group__child", "reader_agency")
+        .get(pk=pack.pk)
+    )
     if not may_read_packs(actor, pack.meeting):
         raise PermissionDenied("Only the core group's members are issued its packs.")
     if not may_be_issued(actor, pack):
