@@ -88,6 +88,9 @@ def access_for(user, child, *, now=None) -> Access | None:
     return access_for_many(user, [child], now=now)[child.pk]
 
 
+INVOLVEMENT_ROLES = {Role.PRACTITIONER, Role.DESIGNATED_SAFEGUARDING_LEAD, Role.LINE_MANAGER}
+
+
 def access_for_many(user, children, *, now=None) -> dict[int, Access | None]:
     """The strongest basis on which `user` may read each child now, or None: child id -> access. The rules are
     in `_access_among`, once; this reads what they need for all the children together (a batch import names
@@ -105,10 +108,13 @@ def access_for_many(user, children, *, now=None) -> dict[int, Access | None]:
     # Involvements with a record merged into one of these count for that one, as in access_for; in the model's
     # ordering, so that the first found is the one access_for's .first() takes.
     active: dict[int, list[Involvement]] = {pk: [] for pk in ids}
+    # Only these roles read through involvements: an area lead's or the EDT's check needs no query at all.
     rows = (
         Involvement.objects.active(now=now)
         .filter(Q(child_id__in=ids) | Q(child__merged_into_id__in=ids))
         .annotate(child_merged_into_id=F("child__merged_into_id"), line_manager_id=F("practitioner__line_manager_id"))
+        if roles & INVOLVEMENT_ROLES and (user.agency_id or Role.LINE_MANAGER in roles)
+        else ()
     )
     for involvement in rows:
         for owner in {involvement.child_id, involvement.child_merged_into_id} & ids:
