@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from agencies.models import ApiKey
@@ -28,13 +29,31 @@ class PerKeyThrottle(BaseThrottle):
         window = int(now // self.duration)
         self.retry_after = (window + 1) * self.duration - now
         counter = f"api-throttle:{ident}:{self.duration}:{window}"
-        cache.add(counter, 0, timeout=self.duration + 1)
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # expired between add and incr: this call starts the window again
-            cache.set(counter, 1, timeout=self.duration + 1)
-            count = 1
-        return count <= allowed
+        return _count(counter, self.duration + 1) <= allowed
 
     def wait(self) -> float:
         return max(1.0, self.retry_after)
+
+
+_redis_client = None
+
+
+def _count(counter: str, ttl: int) -> int:
+    """This call's number in its window. With Redis, one round trip (INCR, and the expiry set once) on a client
+    kept for the process; otherwise the cache's add and incr."""
+    global _redis_client
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        if _redis_client is None:
+            _redis_client = backend._cache.get_client(write=True)
+        key = backend.make_and_validate_key(counter)
+        pipe = _redis_client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl, nx=True)
+        return pipe.execute()[0]
+    cache.add(counter, 0, timeout=ttl)
+    try:
+        return cache.incr(counter)
+    except ValueError:  # expired between add and incr: this call starts the window again
+        cache.set(counter, 1, timeout=ttl)
+        return 1

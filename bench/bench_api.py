@@ -6,6 +6,10 @@ involved with the child, every call checked by the access policy and written to 
 the production settings (JSON logs to a file, the throttle in Redis) with one sync worker per core plus one;
 wrk, on the same machine, keeps 8 connections busy for 20 seconds after a 5-second warm-up, asking for the
 first page and the pages after it in turn. The 95th percentile is read from wrk's own latency histogram.
+
+Two floors are measured the same way, to show what the machine and the framework leave for the endpoint itself:
+a WSGI application answering five bytes from the same gunicorn (bench/floor_app.py), and an unrouted address
+under /api/v1/ of the product (every middleware, the URL resolver and a JSON 404, but no query).
 """
 
 from __future__ import annotations
@@ -68,6 +72,23 @@ def _wrk(url: str, headers: dict, script: Path, seconds: int) -> dict:
     return {"rps": rps, **{k: int(v) for k, v in numbers.items()}}
 
 
+def _gunicorn(app: str, env: dict, workers: int, log) -> subprocess.Popen:
+    command = [str(REPO / ".venv" / "bin" / "gunicorn"), app, "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers)]
+    return subprocess.Popen(
+        [*command, "--worker-class", "sync"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def _stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def _floor(url: str, headers: dict, script: Path) -> dict:
+    _wrk(url, headers, script, 3)
+    return _wrk(url, headers, script, 10)
+
+
 def run():
     from django.db import connection
 
@@ -112,22 +133,7 @@ def run():
     }
     workers = (os.cpu_count() or 1) + 1
     log = (workdir / "gunicorn.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(REPO / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = _gunicorn("config.wsgi:application", env, workers, log)
     headers = {
         "Authorization": f"Bearer {key}",
         "X-Acting-User": person.username,
@@ -145,9 +151,18 @@ def run():
         _wrk(base + path, headers, script, 5)  # warm-up: connections, caches, the workers' imports
         result = _wrk(base + path, headers, script, 20)
         logged = AccessLog.objects.filter(child=child).count() - logged_before
+        unrouted = "/api/v1/no-such-endpoint"
+        script.write_text(WRK_SCRIPT % {"pages": f'"{unrouted}"'})
+        django_floor = _floor(base + unrouted, headers, script)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        _stop(server)
+    try:
+        server = _gunicorn("bench.floor_app:application", env, workers, log)
+        _wait_for(base + "/", {})
+        script.write_text(WRK_SCRIPT % {"pages": '"/"'})
+        bare_floor = _floor(base + "/", {}, script)
+    finally:
+        _stop(server)
         log.close()
     total = result["REQUESTS"]
     return [
@@ -160,6 +175,18 @@ def run():
             f"{logged:,} for {total:,} measured requests",
             "",
             "one a call",
+        ),
+        (
+            "floor: the product's middleware, an unrouted /api/v1/ address (JSON 404, no query)",
+            f"{django_floor['rps']:.0f} requests/s, 95th percentile {django_floor['P95_US'] / 1000:.1f} ms",
+            "",
+            "",
+        ),
+        (
+            "floor: a bare WSGI application on the same gunicorn",
+            f"{bare_floor['rps']:.0f} requests/s, 95th percentile {bare_floor['P95_US'] / 1000:.1f} ms",
+            "",
+            "",
         ),
         (f"  gunicorn sync workers on {os.cpu_count()} cores, wrk 2 threads and 8 connections", workers, "workers", ""),
     ]

@@ -164,7 +164,7 @@ class Chronology:
 
 
 def _visible_events(actor, child: Child, access: policy.Access):
-    from chronology.services import filed_in_error_q
+    from chronology.services import on_chronology_q
 
     ids = record_ids(child)
     events = Event.objects.filter(child_id__in=ids)
@@ -174,7 +174,7 @@ def _visible_events(actor, child: Child, access: policy.Access):
         events = events.filter(agency_id=actor.agency_id)
     shows_withdrawn = visibility.sees_filed_in_error(actor)
     if not shows_withdrawn:
-        events = events.exclude(pk__in=Event.objects.filter(child_id__in=ids).filter(filed_in_error_q()).values("pk"))
+        events = events.filter(on_chronology_q())
     return events, shows_withdrawn
 
 

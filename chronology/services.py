@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import structlog
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agencies import policy
@@ -313,9 +313,11 @@ def superseded_ids(event_ids) -> set[int]:
     return set(Event.objects.filter(amends_id__in=list(event_ids)).values_list("amends_id", flat=True))
 
 
-def filed_in_error_q() -> Q:
-    """Events taken off the chronology: filed-in-error amendments and the entries they withdraw."""
-    return Q(amendment_kind="filed_in_error") | Q(amendments__amendment_kind="filed_in_error")
+def on_chronology_q() -> Q:
+    """Events still on the chronology: neither a filed-in-error amendment nor an entry one withdraws. (An anti-join
+    on the amended entry's index, not a list of every withdrawn id.)"""
+    withdrawing = Event.objects.filter(amends_id=OuterRef("pk"), amendment_kind="filed_in_error")
+    return ~Q(amendment_kind="filed_in_error") & ~Exists(withdrawing)
 
 
 # --- the child record --------------------------------------------------------------------------------

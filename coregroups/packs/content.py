@@ -19,7 +19,7 @@ from agencies.models import Involvement
 from chronology import vocabulary as v
 from chronology.linkage import record_ids
 from chronology.models import Address, Event, Person
-from chronology.services import filed_in_error_q, superseded_ids
+from chronology.services import on_chronology_q, superseded_ids
 from coregroups.models import ActionProgress, Meeting, Variant
 from coregroups.packs.document import PackContent, Row
 
@@ -164,7 +164,7 @@ def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str],
     parents = variant == Variant.PARENTS
     events = (
         Event.objects.filter(child_id__in=ids)
-        .exclude(filed_in_error_q())
+        .filter(on_chronology_q())
         .select_related("agency")
         .order_by("occurred_on", "pk")
     )
