@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from chronology import views
+from chronology import views, views_home, views_search
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("children/find", views.child_find, name="child-find"),
+    path("", views_home.home, name="home"),
+    path("children/find", views_search.child_find, name="child-find"),
     path("children/new", views.child_new, name="child-new"),
     path("children/<int:child_id>/details", views.child_details, name="child-details"),
     path("children/<int:child_id>/household/add", views.household_add, name="household-add"),
