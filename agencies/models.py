@@ -379,3 +379,26 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.target}"
+
+
+class ChronologyVisit(models.Model):
+    """When a person last looked at a child's chronology, so that what other agencies added since shows as new.
+
+    A visit is a run of page views with no gap longer than VISIT_GAP; entries stored after the end of the
+    previous visit (`seen_until`) are marked new throughout the current one, so paging and filtering keep them
+    marked. The home page counts what was stored after `last_viewed_at`.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    child = models.ForeignKey("chronology.Child", on_delete=models.CASCADE, related_name="+")
+    visit_started_at = models.DateTimeField()
+    last_viewed_at = models.DateTimeField()
+    seen_until = models.DateTimeField(
+        null=True, blank=True, help_text="The end of the previous visit; empty on the first visit."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "child"], name="one_visit_record_per_user_and_child")]
+
+    def __str__(self) -> str:
+        return f"{self.user} last looked at child {self.child_id} at {self.last_viewed_at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from django.core.cache import cache
 from django.db import transaction
@@ -136,11 +136,20 @@ class ChronologyFilters:
     date_to: date | None = None
     significant_only: bool = False
     newest_first: bool = False
+    # "New since you last looked": stored after this moment, by someone other than this user.
+    stored_after: datetime | None = None
+    not_recorded_by: int | None = None
 
     @property
     def active(self) -> bool:
         return bool(
-            self.agencies or self.types or self.factors or self.date_from or self.date_to or self.significant_only
+            self.agencies
+            or self.types
+            or self.factors
+            or self.date_from
+            or self.date_to
+            or self.significant_only
+            or self.stored_after
         )
 
 
@@ -152,6 +161,7 @@ class EntryView:
     filed_in_error: bool
     amendments: list
     can_amend: bool = False
+    new: bool = False  # stored since the reader's previous visit, by someone else (chronology.home)
 
 
 @dataclass
@@ -189,6 +199,10 @@ def _filtered(events, filters: ChronologyFilters):
         events = events.filter(occurred_on__lte=filters.date_to)
     if filters.significant_only:
         events = events.filter(significant=True)
+    if filters.stored_after:
+        events = events.filter(stored_at__gt=filters.stored_after)
+    if filters.not_recorded_by:
+        events = events.exclude(recorded_by_user_id=filters.not_recorded_by)
     if filters.factors:
         # JSON list containment differs between databases; ids of matching events keep it portable.
         wanted = set(filters.factors)
@@ -327,6 +341,12 @@ def _timeline(child, filtered, filters, shows_withdrawn, stats, agencies) -> str
         svg = timeline_svg(rows, agencies)
         cache.set(key, svg, TIMELINE_CACHE_SECONDS)
     return svg
+
+
+def entries_new_count(*, actor, child: Child, access: policy.Access, since: datetime) -> int:
+    """How many entries on the chronology `actor` reads were stored after `since` by someone else."""
+    events, _ = _visible_events(actor, child, access)
+    return events.filter(stored_at__gt=since).exclude(recorded_by_user_id=actor.pk).count()
 
 
 def chronology_agencies(*, actor, child: Child, access: policy.Access) -> list[Agency]:

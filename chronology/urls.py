@@ -6,6 +6,7 @@ from chronology import views, views_home, views_search
 
 urlpatterns = [
     path("", views_home.home, name="home"),
+    path("children/", views_home.children_list, name="children-list"),
     path("children/find", views_search.child_find, name="child-find"),
     path("children/new", views.child_new, name="child-new"),
     path("children/<int:child_id>/details", views.child_details, name="child-details"),

@@ -51,6 +51,7 @@ EXPECTED: dict[str, dict[str, int]] = {
     "two-factor-set-up": everyone(302),
     "home": everyone(200),
     "child-find": everyone(200),
+    "children-list": everyone(200),
     "child-new": everyone(200),
     "child-details": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),
     "household-add": only({"alice": 200, "dsl": 200, "lead": 200, "edt": 403}),

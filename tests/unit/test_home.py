@@ -1,0 +1,159 @@
+"""The home page by role, the lists its numbers link to, and "new since you last looked"."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from agencies.models import AccessLog, ChronologyVisit, InvolvementReason
+from agencies.policy import system_user
+from chronology import services
+from chronology.models import Event
+from tests.factories import AgencyFactory, ChildFactory, involve
+
+# Ten days ago: the people's involvements (started 30 days ago) are active throughout.
+T0 = (timezone.now() - datetime.timedelta(days=10)).replace(microsecond=0)
+
+
+def at(hours: float):
+    return time_machine.travel(T0 + datetime.timedelta(hours=hours), tick=False)
+
+
+def event(child, agency, summary, *, actor=None):
+    data = services.EventInput(
+        occurred_on=datetime.date(2025, 1, 10),
+        agency=agency,
+        type="health_contact",
+        summary=summary,
+    )
+    return services.event_record(actor=actor or system_user(), child=child, data=data)
+
+
+def new_tags(page: str) -> int:
+    return page.count("New since you last looked</strong>")
+
+
+@pytest.fixture
+def school(db):
+    return AgencyFactory(code="school-x", name="Northshire Primary")
+
+
+def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_marked_on_the_chronology(
+    client_for, alice, kit, school
+):
+    with at(0):
+        client = client_for(alice)  # signed in again at each moment: hours apart, the session would have ended
+        event(kit, school, "Attendance fell to 80 per cent this term; Kit seemed tired in class.")
+        home = client.get(reverse("home")).content.decode()
+        assert "Not opened yet" in home
+        first = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert "first time you have opened this chronology" in first
+        assert new_tags(first) == 0
+    with at(1):
+        event(kit, school, "Kit arrived without a coat in the snow and said she was hungry.")
+        event(kit, alice.agency, "Home visit by me: flat cold, Kit seen and weighed.", actor=alice)
+    with at(2):
+        client = client_for(alice)
+        home = client.get(reverse("home")).content.decode()
+        # Only another agency's entry counts on the home page, and its number links to the chronology.
+        assert re.search(rf'href="/children/{kit.pk}/"><strong>1 new</strong>', home)
+        assert "1 new entry from other agencies" in home
+        page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert "1 entry was added by others since your last visit" in page
+        assert new_tags(page) == 1
+        marked = page.split("New since you last looked</strong>")[0].rsplit('id="entry-', 1)[1]
+        assert "without a coat" in page and marked.startswith(str(Event.objects.get(summary__contains="coat").pk))
+        only_new = client.get(reverse("child-detail", args=[kit.pk]) + "?new=on").content.decode()
+        assert "without a coat" in only_new and "Attendance fell" not in only_new and "Home visit by me" not in only_new
+        # The home page now has nothing new: the person has looked.
+        assert "Nothing new from other agencies since you last looked" in client.get(reverse("home")).content.decode()
+    with at(2.3):  # the same visit: paging and filtering keep the marks
+        assert new_tags(client.get(reverse("child-detail", args=[kit.pk])).content.decode()) == 1
+    with at(4):  # a later visit: nothing was added since the last one
+        client = client_for(alice)
+        page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert new_tags(page) == 0 and "Nothing was added by others since your last visit" in page
+    visit = ChronologyVisit.objects.get(user=alice, child=kit)
+    assert visit.last_viewed_at == T0 + datetime.timedelta(hours=4)
+
+
+def test_a_practitioner_awaiting_confirmation_is_not_told_what_other_agencies_added(client_for, alice, school):
+    child = ChildFactory(given_name="Sol", family_name="Invented")
+    involve(child, alice, reason=InvolvementReason.RECORDED_INFORMATION)
+    with at(0):
+        client_for(alice).get(reverse("child-detail", args=[child.pk]))
+    with at(2):
+        event(child, school, "Sol disclosed that there is shouting at home at night.")
+    with at(3):
+        client = client_for(alice)
+        home = client.get(reverse("home")).content.decode()
+        assert "until your designated safeguarding lead confirms" in home
+        assert "1 new" not in home
+        page = client.get(reverse("child-detail", args=[child.pk])).content.decode()
+        assert new_tags(page) == 0 and "shouting" not in page
+
+
+def test_listing_children_on_the_home_page_writes_nothing_to_the_access_log(client_for, alice, kit):
+    client_for(alice).get(reverse("home"))
+    assert not AccessLog.objects.exists()
+
+
+def test_a_designated_lead_sees_the_queue_confirmations_and_high_level_children_each_number_a_link(
+    client_for, dsl, alice
+):
+    child = ChildFactory(given_name="Rae", family_name="Invented")
+    involve(child, alice, reason=InvolvementReason.RECORDED_INFORMATION)
+    home = client_for(dsl).get(reverse("home")).content.decode()
+    assert "Your agency's escalation queue" in home
+    assert re.search(r'href="/involvements/to-confirm">1<span class="govuk-visually-hidden"> involvements', home)
+    assert 'href="/alerts/?overdue=on"' in home
+    assert "Your agency's children at indicated level 3 or above" in home
+
+
+def test_an_area_lead_sees_children_per_level_and_reviews_due(client_for, lead, kit, far_child):
+    home = client_for(lead).get(reverse("home")).content.decode()
+    assert "Children in the area by indicated level" in home
+    assert re.search(r'href="/children/\?level=none">1<span', home)  # kit, not yet assessed; far_child elsewhere
+    assert 'href="/children/matches"' in home and 'href="/access/reviews"' in home
+    listing = client_for(lead).get(reverse("children-list") + "?level=none").content.decode()
+    assert kit.full_name in listing and far_child.full_name not in listing
+
+
+def test_an_auditor_sees_the_reviews_due(client_for, auditor):
+    home = client_for(auditor).get(reverse("home")).content.decode()
+    assert "Reviews due" in home and 'href="/access/reviews">0 break-glass openings</a>' in home
+
+
+def test_the_children_list_holds_only_children_the_person_may_read(client_for, bob, kit):
+    listing = client_for(bob).get(reverse("children-list") + "?level=none").content.decode()
+    assert kit.full_name not in listing and "No child you can open is on this list" in listing
+    assert client_for(bob).get(reverse("children-list") + "?level=7").status_code == 404
+
+
+def test_a_chair_sees_upcoming_meetings(client_for, alice, kit):
+    from coregroups.models import CoreGroup, Meeting
+
+    today = timezone.localdate()
+    group = CoreGroup.objects.create(
+        child=kit, plan="cp", started_on=today, chair=alice, created_by=alice, created_at=timezone.now()
+    )
+    Meeting.objects.create(
+        group=group,
+        held_on=today - datetime.timedelta(days=7),
+        chaired_by=alice,
+        child_view="Kit drew her family.",
+        safer="yes",
+        safer_evidence="Seen weekly.",
+        decisions="Continue the plan.",
+        next_meeting_on=today + datetime.timedelta(days=21),
+        recorded_by=alice,
+        recorded_at=timezone.now(),
+    )
+    home = client_for(alice).get(reverse("home")).content.decode()
+    assert "Core groups you chair" in home
+    assert f'href="/core-groups/{group.pk}/">{kit.full_name}</a>' in home
