@@ -7,9 +7,11 @@ the production settings (JSON logs to a file, the throttle in Redis) with one sy
 wrk, on the same machine, keeps 8 connections busy for 20 seconds after a 5-second warm-up, asking for the
 first page and the pages after it in turn. The 95th percentile is read from wrk's own latency histogram.
 
-Two floors are measured the same way, to show what the machine and the framework leave for the endpoint itself:
-a WSGI application answering five bytes from the same gunicorn (bench/floor_app.py), and an unrouted address
-under /api/v1/ of the product (every middleware, the URL resolver and a JSON 404, but no query).
+Three floors are measured the same way, to show what the machine and the framework leave for the endpoint: the
+endpoint's unavoidable work in hand-written SQL behind the production middleware (bench/floor_urls.py: the key and
+the person with their involvement in one query, the access-log row, 50 rows as JSON; no policy, visibility, count or
+throttle), an unrouted address under /api/v1/ of the product (every middleware, the URL resolver and a JSON 404, no
+query), and a WSGI application answering five bytes from the same gunicorn (bench/floor_app.py).
 """
 
 from __future__ import annotations
@@ -151,6 +153,18 @@ def run():
         _wrk(base + path, headers, script, 5)  # warm-up: connections, caches, the workers' imports
         result = _wrk(base + path, headers, script, 20)
         logged = AccessLog.objects.filter(child=child).count() - logged_before
+    finally:
+        _stop(server)
+    # The floors: the product's middleware with no query (an unrouted address), and the endpoint's unavoidable work
+    # in hand-written SQL (bench/floor_urls.py), from the same gunicorn; then a bare WSGI application.
+    try:
+        server = _gunicorn(
+            "config.wsgi:application", {**env, "DJANGO_SETTINGS_MODULE": "bench.floor_settings"}, workers, log
+        )
+        lean = f"/bench/lean/{child.pk}"
+        _wait_for(base + lean, headers)
+        script.write_text(WRK_SCRIPT % {"pages": f'"{lean}"'})
+        lean_floor = _floor(base + lean, headers, script)
         unrouted = "/api/v1/no-such-endpoint"
         script.write_text(WRK_SCRIPT % {"pages": f'"{unrouted}"'})
         django_floor = _floor(base + unrouted, headers, script)
@@ -175,6 +189,12 @@ def run():
             f"{logged:,} for {total:,} measured requests",
             "",
             "one a call",
+        ),
+        (
+            "floor: the endpoint's unavoidable work in hand-written SQL (key and person, log row, 50 rows, JSON)",
+            f"{lean_floor['rps']:.0f} requests/s, 95th percentile {lean_floor['P95_US'] / 1000:.1f} ms",
+            "",
+            "",
         ),
         (
             "floor: the product's middleware, an unrouted /api/v1/ address (JSON 404, no query)",
