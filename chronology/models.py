@@ -60,6 +60,8 @@ class Child(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_records"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sound-alike and prefix keys of every part of the name, for the tolerant search (chronology.search).
+    name_keys = models.CharField(max_length=1000, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["family_name", "given_name", "date_of_birth"]
@@ -72,6 +74,10 @@ class Child(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.date_of_birth:%d %B %Y})"
+
+    def save(self, *args, **kwargs):
+        _keep_name_keys(self, kwargs)
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:
@@ -101,9 +107,26 @@ class ChildAlias(models.Model):
     given_name = models.CharField(max_length=200, blank=True)
     family_name = models.CharField(max_length=200, blank=True)
     note = models.CharField(max_length=200, blank=True, help_text="For example: previous name, known as.")
+    name_keys = models.CharField(max_length=1000, blank=True, default="", editable=False)
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
+
+    def save(self, *args, **kwargs):
+        _keep_name_keys(self, kwargs)
+        super().save(*args, **kwargs)
+
+
+def _keep_name_keys(record, save_kwargs: dict) -> None:
+    """Recompute the search keys of a child's or alias's name whenever the name may have changed."""
+    from chronology.search import name_keys
+
+    fields = save_kwargs.get("update_fields")
+    if fields is not None:
+        if not {"given_name", "family_name"} & set(fields):
+            return
+        save_kwargs["update_fields"] = [*fields, "name_keys"]
+    record.name_keys = name_keys(record.given_name, record.family_name)
 
 
 class ChildIdentifier(models.Model):

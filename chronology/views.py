@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import rules
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import services as agency_services
 from agencies.models import Agency, ExceptionalAccessKind, Involvement, Role, User
 from agencies.services import origin_from_request
-from chronology import linkage, panels, selectors, services, visibility
+from chronology import home, linkage, panels, selectors, services, visibility
 from chronology import vocabulary as v
 from chronology.forms import (
     AddressForm,
@@ -37,17 +38,6 @@ from chronology.forms import (
     initial_from_event,
 )
 from chronology.models import Child, Event
-
-
-def home(request):
-    user = request.user
-    roles = [grant.get_role_display() for grant in user.role_grants.all()]
-    children = selectors.children_readable(actor=user).select_related("area")
-    return render(
-        request,
-        "chronology/home.html",
-        {"roles": roles, "children": children[:50], "children_count": children.count()},
-    )
 
 
 def _child_or_404(request, child_id: int, what: str):
@@ -81,22 +71,36 @@ def child_detail(request, child_id: int):
         messages.info(request, "This record was merged into another record of the same child.")
         return redirect("child-detail", child_id=child.merged_into_id)
     today = timezone.localdate()
+    visit = home.chronology_visit(user=request.user, child=child)
     facts = selectors.child_key_facts(actor=request.user, child=child, today=today)
     agencies = selectors.chronology_agencies(actor=request.user, child=child, access=access)
     filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
+    filters = _filters(filter_form)
+    only_new = request.GET.get("new") == "on" and visit.seen_until is not None
+    if only_new:
+        filters = dataclasses.replace(filters, stored_after=visit.seen_until, not_recorded_by=request.user.pk)
     chronology = selectors.chronology_get(
         actor=request.user,
         child=child,
         access=access,
-        filters=_filters(filter_form),
+        filters=filters,
         page_number=request.GET.get("page"),
         agencies=agencies,
     )
     query = request.GET.copy()
     query.pop("page", None)
+    new_count = (
+        selectors.entries_new_count(actor=request.user, child=child, access=access, since=visit.seen_until)
+        if visit.seen_until
+        else 0
+    )
+    new_ids = home.new_entry_ids(user=request.user, visit=visit, event_ids=[e.event.pk for e in chronology.entries])
+    for entry in chronology.entries:
+        entry.new = entry.event.pk in new_ids
     # Entries never change; what a reader sees of each depends only on these, so one key covers the page.
     entries_state = [
-        (e.event.pk, e.view, e.superseded, e.filed_in_error, len(e.amendments), e.can_amend) for e in chronology.entries
+        (e.event.pk, e.view, e.superseded, e.filed_in_error, len(e.amendments), e.can_amend, e.new)
+        for e in chronology.entries
     ]
     entries_key = hashlib.sha256(repr(entries_state).encode()).hexdigest()
     return render(
@@ -110,6 +114,9 @@ def child_detail(request, child_id: int):
             "filter_form": filter_form,
             "filter_query": query.urlencode(),
             "entries_key": entries_key,
+            "visit": visit,
+            "new_count": new_count,
+            "only_new": only_new,
             "timeline": mark_safe(chronology.timeline_svg),  # noqa: S308 - drawn by chronology.timeline, escaped
             "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),
@@ -203,18 +210,6 @@ def _render_find(request, form, matches, failed: BreakGlassForm | None = None, f
             "is_practitioner": _is_practitioner(request.user),
         },
     )
-
-
-@require_http_methods(["GET", "POST"])
-def child_find(request):
-    """Find a child by exact identifiers: the only way to learn of a child you do not yet work with."""
-    form = FindChildForm(request.POST or None)
-    matches = None
-    if request.method == "POST" and form.is_valid():
-        matches = selectors.children_matching(
-            actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
-        )
-    return _render_find(request, form, matches)
 
 
 def _is_practitioner(user) -> bool:

@@ -45,6 +45,7 @@ def api_only(allowed: dict[str, int], others: int = 404) -> dict[str, int]:
 # What each persona gets on GET. The child is kit (alice works with kit); the involvement is alice's.
 EXPECTED: dict[str, dict[str, int]] = {
     "healthz": everyone(200, anonymous=200),
+    "accessibility": everyone(200, anonymous=200),
     "sign-in": everyone(302, anonymous=200),
     "sign-out": everyone(405),
     "two-factor": everyone(302),
