@@ -76,6 +76,7 @@ def child_detail(request, child_id: int):
     agencies = selectors.chronology_agencies(actor=request.user, child=child, access=access)
     filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
     filters = _filters(filter_form)
+    filtered = filters.active  # the order alone is not a filter
     only_new = request.GET.get("new") == "on" and visit.seen_until is not None
     if only_new:
         filters = dataclasses.replace(filters, stored_after=visit.seen_until, not_recorded_by=request.user.pk)
@@ -117,6 +118,7 @@ def child_detail(request, child_id: int):
             "visit": visit,
             "new_count": new_count,
             "only_new": only_new,
+            "filtered": filtered,
             "timeline": mark_safe(chronology.timeline_svg),  # noqa: S308 - drawn by chronology.timeline, escaped
             "panels": panels.panels_for(request, child, access),
             "can_manage": rules.has_perm("agencies.manage_involvements", request.user, child),

@@ -157,3 +157,10 @@ def test_a_chair_sees_upcoming_meetings(client_for, alice, kit):
     home = client_for(alice).get(reverse("home")).content.decode()
     assert "Core groups you chair" in home
     assert f'href="/core-groups/{group.pk}/">{kit.full_name}</a>' in home
+
+
+def test_choosing_the_newest_first_is_not_a_filter(client_for, alice, kit, school):
+    event(kit, school, "Kit attended every day this week and joined the reading club.")
+    page = client_for(alice).get(reverse("child-detail", args=[kit.pk]) + "?order=newest").content.decode()
+    assert "1 entry, newest first" in page and "match the filters" not in page
+    assert '<details class="govuk-details">' in page  # the filter panel stays closed
