@@ -32,6 +32,7 @@ from coregroups.models import (
 )
 from tests.coregroups.conftest import entry, meeting_input
 from tests.factories import give_second_factor
+from tests.helpers import readable
 
 PERSONAS = ["alice", "ann", "bob", "dsl", "lead", "edt", "auditor", "admin", "chair", "anonymous"]
 
@@ -179,7 +180,7 @@ def test_a_refused_page_says_nothing_about_the_child_and_logs_nothing(
     ):
         response = client.get(url)
         assert response.status_code == 404, url
-        assert "Kit" not in response.content.decode()
+        assert "Kit" not in readable(response)
     for url in (
         reverse("core-group-member-add", args=[meeting.group_id]),
         reverse("pack-request", args=[meeting.pk]),

@@ -8,6 +8,7 @@ from django.urls import reverse
 from agencies import policy
 from agencies.models import AccessBasis, AccessLog, ExceptionalAccess, Involvement, InvolvementReason
 from tests.factories import ChildFactory
+from tests.helpers import readable
 
 KIT_BY_NHS = {"nhs_number": "999 123 4519"}
 
@@ -40,7 +41,7 @@ def test_a_record_you_may_not_see_is_not_found_and_its_refusal_reveals_nothing(c
     response = client_for(bob).get(reverse("child-detail", args=[kit.pk]))
     missing = client_for(bob).get(reverse("child-detail", args=[kit.pk + 1000]))
     assert response.status_code == missing.status_code == 404
-    assert "Kit" not in response.content.decode()
+    assert "Kit" not in readable(response)
     assert not AccessLog.objects.exists()
 
 
