@@ -339,3 +339,15 @@ class BatchImport(models.Model):
 
     def __str__(self) -> str:
         return f"Import {self.pk} ({self.source}, {self.get_state_display()})"
+
+
+class EventsVersion(models.Model):
+    """How many times events were added to a record: written only by the database's triggers on chronology_event
+    (migration 0007), in the transaction that adds them, so a reader sees a new number exactly when it sees the new
+    events. api.reads keys the pages it keeps on it. The application never writes it."""
+
+    child = models.OneToOneField(Child, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"record {self.child_id}: version {self.version}"

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agencies import services as agency_services
 from agencies.models import Agency, ExceptionalAccessKind, Involvement, Role, User
 from agencies.services import origin_from_request
-from chronology import home, linkage, panels, selectors, services, visibility
+from chronology import home, linkage, panels, selectors, services, views_search, visibility
 from chronology import vocabulary as v
 from chronology.forms import (
     AddressForm,
@@ -194,30 +194,6 @@ def _event_form(request, child, access, *, form_class, original):
     )
 
 
-def _render_find(request, form, matches, failed: BreakGlassForm | None = None, failed_child: int | None = None):
-    cards = None
-    if matches is not None:
-        cards = [
-            (m, failed if m.child.pk == failed_child else BreakGlassForm(auto_id=f"id_bg{m.child.pk}_%s"))
-            for m in matches
-        ]
-    return render(
-        request,
-        "chronology/find.html",
-        {
-            "form": form,
-            "cards": cards,
-            "break_glass_form": failed,
-            "break_glass_child": failed_child,
-            "is_practitioner": _is_practitioner(request.user),
-        },
-    )
-
-
-def _is_practitioner(user) -> bool:
-    return user.agency_id is not None and Role.PRACTITIONER in user.role_codes()
-
-
 def _matched_child(request, form: FindChildForm) -> Child:
     try:
         child_id = int(request.POST.get("child", ""))
@@ -268,10 +244,7 @@ def child_break_glass(request):
             messages.error(request, str(exc))
             return redirect("child-find")
         return redirect("child-detail", child_id=child.pk)
-    matches = selectors.children_matching(
-        actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
-    )
-    return _render_find(request, form, matches, failed=break_glass_form, failed_child=child.pk)
+    return views_search.search_results(request, failed=break_glass_form, failed_child=child.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -410,11 +383,8 @@ def child_new(request):
             )
         except services.ChildExists:
             # One child, one record: show the exact-identifier match, as "Find a child" would.
-            matches = selectors.children_matching(
-                actor=request.user, identifiers=form.identifiers(), origin=origin_from_request(request)
-            )
             messages.info(request, "This child is already on Jigsaw: their record is below.")
-            return _render_find(request, FindChildForm(request.POST), matches)
+            return views_search.search_results(request)
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error("dob_day" if name == "date_of_birth" else None, errors)

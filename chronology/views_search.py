@@ -53,9 +53,17 @@ def _is_practitioner(user) -> bool:
 @require_http_methods(["GET", "POST"])
 def child_find(request):
     """Find a child: tolerant by name among those you may read; exact identifiers for any other child."""
-    form = SearchForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        return search_results(request)
+    return render_find(request, SearchForm(), None, None)
+
+
+def search_results(request, failed: BreakGlassForm | None = None, failed_child: int | None = None):
+    """The find page for what was posted (a search, or the identifiers a break-glass or new-child form carried),
+    with a refused break-glass form kept on its child's card."""
+    form = SearchForm(request.POST)
     found = disclosed = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         data = form.cleaned_data
         found = search.children_found(actor=request.user, name=data["name"], date_of_birth=data["date_of_birth"])
         disclosed = search.children_disclosed(
@@ -66,7 +74,7 @@ def child_find(request):
             date_of_birth=data["date_of_birth"],
             origin=origin_from_request(request),
         )
-    return render_find(request, form, found, disclosed)
+    return render_find(request, form, found, disclosed, failed=failed, failed_child=failed_child)
 
 
 def render_find(request, form, found, disclosed, failed: BreakGlassForm | None = None, failed_child: int | None = None):

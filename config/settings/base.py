@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "config.middleware.RequestIdHeaderMiddleware",
+    # Agencies' systems reading a chronology page again: answered from the cache, checked and logged (api.reads).
+    "api.reads.ChronologyReads",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,6 +197,9 @@ JIGSAW_API_RATE = env("JIGSAW_API_RATE", default="1200/minute")
 JIGSAW_API_MAX_BODY = env.int("JIGSAW_API_MAX_BODY", default=1024 * 1024)
 JIGSAW_API_MAX_BATCH_BODY = env.int("JIGSAW_API_MAX_BATCH_BODY", default=64 * 1024 * 1024)
 JIGSAW_API_IDEMPOTENCY_DAYS = env.int("JIGSAW_API_IDEMPOTENCY_DAYS", default=7)
+# A chronology page an agency's system reads again is answered from the cache (api.reads), for this long at most.
+JIGSAW_API_READ_CACHE = env.bool("JIGSAW_API_READ_CACHE", default=True)
+JIGSAW_API_READ_CACHE_SECONDS = env.int("JIGSAW_API_READ_CACHE_SECONDS", default=600)
 # Django's own cap on a body read whole; each API endpoint applies its own, smaller, limit first.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(JIGSAW_API_MAX_BATCH_BODY, 2621440)
 REST_FRAMEWORK = {

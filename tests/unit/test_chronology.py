@@ -281,3 +281,19 @@ def test_key_facts_show_age_mobility_plans_and_involvements(client_for, alice, k
     assert "Child protection plan since" in page
     assert alice.get_full_name() in page
     assert Child.objects.get(pk=baby.pk).not_independently_mobile_on(timezone.localdate())
+
+
+def test_the_database_raises_a_records_version_with_every_statement_adding_events(kit, alice):
+    """api.reads keys the pages it keeps on this number (chronology.models.EventsVersion), on both databases."""
+    from chronology.models import EventsVersion
+
+    assert not EventsVersion.objects.filter(child=kit).exists()
+    for n in (1, 2):
+        services.event_record(
+            actor=alice,
+            child=kit,
+            data=services.EventInput(
+                occurred_on=datetime.date(2025, 1, n), agency=alice.agency, type="health_contact", summary=f"Visit {n}."
+            ),
+        )
+        assert EventsVersion.objects.get(child=kit).version == n
