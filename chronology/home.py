@@ -16,6 +16,7 @@ from django.utils import timezone
 from agencies import policy
 from agencies.models import ChronologyVisit, Involvement, Role, User
 from chronology.models import Child, Event
+from chronology.services import on_chronology_q
 
 # A visit is a run of page views with no gap longer than this (the same as the idle sign-out).
 VISIT_GAP = timedelta(minutes=30)
@@ -60,6 +61,7 @@ def new_entry_ids(*, user: User, visit: Visit, event_ids: list[int]) -> set[int]
         return set()
     return set(
         Event.objects.filter(pk__in=event_ids, stored_at__gt=visit.seen_until)
+        .filter(on_chronology_q())
         .exclude(recorded_by_user=user)
         .values_list("pk", flat=True)
     )
@@ -80,7 +82,7 @@ def _new_from_other_agencies(user: User, child_ids: list[int]) -> dict[int, int 
         since |= Q(child_id=record, stored_at__gt=visits[surviving])
     rows = (
         Event.objects.filter(since)
-        .exclude(amendment_kind="filed_in_error")
+        .filter(on_chronology_q())
         .exclude(agency_id=user.agency_id)
         .values("child_id")
         .annotate(n=Count("pk"))
@@ -168,17 +170,20 @@ def _rows(children: list[Child]) -> list[ChildRow]:
 
 
 def _my_children(home: Home, user: User) -> None:
-    """Children the practitioner works with: their own involvements, newest information first."""
+    """Children the practitioner works with (their own involvements, a merged record's counting for the record it
+    was merged into), what other agencies added since they last looked first."""
     involved = Involvement.objects.active().filter(practitioner=user).values("child_id")
-    children = _with_level(
-        Child.objects.filter(Q(pk__in=involved), merged_into__isnull=True).select_related("area")
-    ).order_by("family_name", "given_name", "pk")
-    home.my_children_total = children.count()
-    shown = list(children[:LIST_LIMIT])
+    children = list(
+        _with_level(
+            Child.objects.filter(Q(pk__in=involved) | Q(merged_records__pk__in=involved), merged_into__isnull=True)
+            .distinct()
+            .select_related("area")
+        ).order_by("family_name", "given_name", "pk")
+    )
     # Until a designated safeguarding lead confirms a self-claimed involvement the practitioner reads only their
     # own agency's entries, so what other agencies added is neither counted nor hinted at.
-    access = policy.access_for_many(user, shown)
-    readable_whole = [c for c in shown if access[c.pk] is not None and not access[c.pk].awaiting_confirmation]
+    access = policy.access_for_many(user, children)
+    readable_whole = [c for c in children if access[c.pk] is not None and not access[c.pk].awaiting_confirmation]
     new = _new_from_other_agencies(user, [c.pk for c in readable_whole])
     rows = [
         ChildRow(
@@ -188,10 +193,11 @@ def _my_children(home: Home, user: User) -> None:
             new=new.get(c.pk),
             awaiting_confirmation=c.pk not in new,
         )
-        for c in shown
+        for c in children
     ]
     rows.sort(key=lambda r: (r.awaiting_confirmation, r.new is None, -(r.new or 0), -(r.level or 0)))
-    home.my_children = rows
+    home.my_children_total = len(rows)
+    home.my_children = rows[:LIST_LIMIT]
     home.new_total = sum(r.new or 0 for r in rows)
     home.never_opened = sum(1 for r in rows if r.new is None and not r.awaiting_confirmation)
 
@@ -220,7 +226,7 @@ def _alerts(home: Home, user: User, now: datetime) -> None:
     if home.agency_lead or home.area_lead:
         home.queue_open = open_alerts.count()
         home.queue_overdue = open_alerts.filter(state=AlertState.OPEN, acknowledge_by__lte=now).count()
-        home.escalations_overdue = sum(1 for s in esc.disagreements_open(user) if s.due_at <= now)
+        home.escalations_overdue = esc.disagreement_stages_open(user).filter(due_at__lte=now).count()
     mine = open_alerts.filter(Q(owner=user) | Q(recipients__user=user)).distinct()
     home.my_alerts_total = mine.count()
     home.my_alerts = list(mine.select_related("child").order_by("acknowledge_by")[:10])

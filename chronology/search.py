@@ -110,6 +110,8 @@ class Found:
 class FoundList:
     results: list[Found]
     total: int  # how many matched, of which `results` are the closest RESULT_LIMIT
+    # More than CANDIDATE_LIMIT names were alike: only that many were ranked, so the closest may be missing.
+    too_many: bool = False
 
 
 def _keys_q(words: list[str]) -> Q:
@@ -166,7 +168,7 @@ def children_found(*, actor, name: str = "", date_of_birth: date | None = None) 
         for score, _, _, pk, matched in top
         if access[pk] is not None
     ]
-    return FoundList(results, len(scored))
+    return FoundList(results, len(scored), too_many=len(rows) == CANDIDATE_LIMIT)
 
 
 def _other_names(ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:

@@ -200,7 +200,10 @@ def _filtered(events, filters: ChronologyFilters):
     if filters.significant_only:
         events = events.filter(significant=True)
     if filters.stored_after:
-        events = events.filter(stored_at__gt=filters.stored_after)
+        from chronology.services import on_chronology_q
+
+        # What is new since a visit: withdrawn entries are not, even for readers who see them.
+        events = events.filter(on_chronology_q(), stored_at__gt=filters.stored_after)
     if filters.not_recorded_by:
         events = events.exclude(recorded_by_user_id=filters.not_recorded_by)
     if filters.factors:
@@ -345,8 +348,11 @@ def _timeline(child, filtered, filters, shows_withdrawn, stats, agencies) -> str
 
 def entries_new_count(*, actor, child: Child, access: policy.Access, since: datetime) -> int:
     """How many entries on the chronology `actor` reads were stored after `since` by someone else."""
+    from chronology.services import on_chronology_q
+
     events, _ = _visible_events(actor, child, access)
-    return events.filter(stored_at__gt=since).exclude(recorded_by_user_id=actor.pk).count()
+    # Withdrawn entries are never news, even to the leads and auditors who still read them.
+    return events.filter(on_chronology_q(), stored_at__gt=since).exclude(recorded_by_user_id=actor.pk).count()
 
 
 def chronology_agencies(*, actor, child: Child, access: policy.Access) -> list[Agency]:

@@ -105,6 +105,7 @@ def render_find(request, form, found, disclosed, failed: BreakGlassForm | None =
             "searched": found is not None,
             "readable": [(f, f.child.age_text_on(today)) for f in readable],
             "readable_total": readable_total,
+            "too_many": found is not None and found.too_many,
             "found_count": readable_total + len(cards or []),
             "result_limit": search.RESULT_LIMIT,
             "cards": cards,

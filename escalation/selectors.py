@@ -105,11 +105,16 @@ def disagreements_visible(user: User) -> QuerySet[Disagreement]:
     return Disagreement.objects.filter(q, child_id__in=readable).distinct()
 
 
-def disagreements_open(user: User) -> list[DisagreementStage]:
+def disagreement_stages_open(user: User):
     """Current stages of open disagreements the user owns, takes part in, raised, or (area leads) oversees."""
     ids = disagreements_visible(user).filter(state=DisagreementState.OPEN).values("pk")
+    return DisagreementStage.objects.filter(disagreement_id__in=ids, closed_at__isnull=True)
+
+
+def disagreements_open(user: User) -> list[DisagreementStage]:
+    """disagreement_stages_open, soonest due first, with what the queue shows of each."""
     return list(
-        DisagreementStage.objects.filter(disagreement_id__in=ids, closed_at__isnull=True)
+        disagreement_stages_open(user)
         .select_related("disagreement__child", "disagreement__raised_by", "owner")
         .order_by("due_at")
     )

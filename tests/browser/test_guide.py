@@ -374,7 +374,7 @@ def test_the_guide_screenshots(live_server, browser, sign_in_as, world):
     # --- area safeguarding lead ---
     context, page = signed_in(w.lena)
     levels = page.locator("section[aria-labelledby=levels-heading]")
-    expect(levels).to_contain_text("Children in the area by indicated level")
+    expect(levels).to_contain_text("Children you can open, by indicated level")
     for name in ("1 children at level 3", "1 children at level 4", "2 children not yet assessed"):
         expect(levels.get_by_role("link", name=name)).to_be_visible()
     expect(

@@ -61,7 +61,7 @@ def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_mark
         client = client_for(alice)
         home = client.get(reverse("home")).content.decode()
         # Only another agency's entry counts on the home page, and its number links to the chronology.
-        assert re.search(rf'href="/children/{kit.pk}/"><strong>1 new</strong>', home)
+        assert re.search(rf'href="/children/{kit.pk}/\?new=on#chronology"><strong>1 new</strong>', home)
         assert "1 new entry from other agencies" in home
         page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
         assert "1 entry was added by others since your last visit" in page
@@ -80,6 +80,68 @@ def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_mark
         assert new_tags(page) == 0 and "Nothing was added by others since your last visit" in page
     visit = ChronologyVisit.objects.get(user=alice, child=kit)
     assert visit.last_viewed_at == T0 + datetime.timedelta(hours=4)
+
+
+def withdraw(original, actor):
+    return services.event_record(
+        actor=actor,
+        child=original.child,
+        data=services.EventInput(
+            occurred_on=original.occurred_on,
+            agency=original.agency,
+            type=original.type,
+            summary=original.summary,
+            amends=original,
+            amendment_kind="filed_in_error",
+            amendment_reason="Belongs to another child; recorded there.",
+        ),
+    )
+
+
+def test_an_entry_withdrawn_is_never_news_to_anyone(client_for, alice, dsl, kit, school):
+    involve(kit, dsl)
+    with at(0):
+        for person in (alice, dsl):
+            client_for(person).get(reverse("child-detail", args=[kit.pk]))
+    with at(1):
+        wrong = event(kit, school, "Kit absent all week without explanation.")
+        withdraw(wrong, system_user())
+        event(kit, school, "Kit's attendance is back to normal this week.")
+    with at(3):
+        home = client_for(alice).get(reverse("home")).content.decode()
+        assert "1 new entry from other agencies" in home
+        # A safeguarding lead still reads the withdrawn entry, marked, but it is not counted or marked as new.
+        client = client_for(dsl)
+        page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert "absent all week" in page and "1 entry was added by others since your last visit" in page
+        assert new_tags(page) == 1
+        only_new = client.get(reverse("child-detail", args=[kit.pk]) + "?new=on").content.decode()
+        assert "absent all week" not in only_new and "back to normal" in only_new
+
+
+def test_every_child_counts_however_many_and_a_merged_records_involvement_counts_for_the_survivor(
+    client_for, alice, lead, school
+):
+    from chronology import linkage
+
+    children = [ChildFactory(given_name=f"Kid{n:02d}", family_name="Aardvark") for n in range(55)]
+    for child in children[:-1]:
+        involve(child, alice)
+    merged = ChildFactory(given_name="Kidd", family_name="Zebra")
+    involve(merged, alice)
+    linkage.child_merge(actor=lead, merged=merged, surviving=children[-1], reason="Same child.")
+    with at(0):
+        client = client_for(alice)
+        for child in (children[53], children[-1]):
+            client.get(reverse("child-detail", args=[child.pk]))
+    with at(1):
+        event(children[53], school, "Kid53 fell asleep in class twice this week.")
+        event(merged, school, "Kidd was collected late again by an adult the school did not know.")
+    with at(3):
+        home = client_for(alice).get(reverse("home")).content.decode()
+        assert "2 new entries from other agencies" in home
+        assert "Showing 50 of 55" in home
+        assert reverse("child-detail", args=[children[-1].pk]) + "?new=on" in home
 
 
 def test_a_practitioner_awaiting_confirmation_is_not_told_what_other_agencies_added(client_for, alice, school):
@@ -112,12 +174,12 @@ def test_a_designated_lead_sees_the_queue_confirmations_and_high_level_children_
     assert "Your agency's escalation queue" in home
     assert re.search(r'href="/involvements/to-confirm">1<span class="govuk-visually-hidden"> involvements', home)
     assert 'href="/alerts/?overdue=on"' in home
-    assert "Your agency's children at indicated level 3 or above" in home
+    assert "Children you can open at indicated level 3 or above" in home
 
 
 def test_an_area_lead_sees_children_per_level_and_reviews_due(client_for, lead, kit, far_child):
     home = client_for(lead).get(reverse("home")).content.decode()
-    assert "Children in the area by indicated level" in home
+    assert "Children you can open, by indicated level" in home
     assert re.search(r'href="/children/\?level=none">1<span', home)  # kit, not yet assessed; far_child elsewhere
     assert 'href="/children/matches"' in home and 'href="/access/reviews"' in home
     listing = client_for(lead).get(reverse("children-list") + "?level=none").content.decode()

@@ -104,6 +104,15 @@ def test_the_closest_of_fifty_similar_names_come_first(alice):
     assert not {f.child.family_name for f in results} & {"Horton", "Thomson"}
 
 
+def test_more_alike_names_than_can_be_ranked_says_so_and_asks_to_narrow(client_for, alice, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATE_LIMIT", 3)  # the real limit is 5,000 names
+    for given in ("Mia", "Mia", "Mia", "Mia"):
+        involve(ChildFactory(given_name=given, family_name="Thornton"), alice)
+    assert search.children_found(actor=alice, name="Mia Thornton").too_many
+    page = client_for(alice).post(reverse("child-find"), {"name": "Mia Thornton"}).content.decode()
+    assert "the closest may not be shown" in page
+
+
 def test_an_area_lead_finds_the_area_children_and_not_another_area(lead, far_child):
     ChildFactory(given_name="Ellis", family_name="Warren")
     far_child.given_name, far_child.family_name = "Ellis", "Warren"
