@@ -50,9 +50,10 @@ import psycopg
 import structlog
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from agencies.apikeys import KEY_PREFIX, key_hash
 from agencies.models import AccessBasis, AccessChannel, ApiScope, Involvement, Role, User
@@ -95,12 +96,17 @@ class ChronologyReads:
         if match is None or not settings.JIGSAW_API_READ_CACHE:
             return self.get_response(request)
         child_id = int(match[1])
-        reader = _reader(request, child_id)
-        if reader is None:
+        try:
+            reader = _reader(request, child_id)
+            answered = _answer(request, child_id, reader) if reader is not None else None
+        except (DatabaseError, psycopg.Error, RedisError) as exc:
+            # Redis unreachable, a statement the schema changed under: the full view answers, or fails as it would.
+            log.warning("api_read_fell_back", child_id=child_id, error=str(exc))
             return self.get_response(request)
-        answered = _answer(request, child_id, reader)
         if answered is not None:
             return answered
+        if reader is None:
+            return self.get_response(request)
         response = self.get_response(request)
         if response.status_code == 200 and not response.streaming:
             try:
@@ -218,6 +224,21 @@ def _answer(request, child_id: int, reader: Reader) -> HttpResponse | None:
         store.uncount(window.counter)
         return None
     access = Access(AccessBasis.INVOLVEMENT, can_write=True, involvement=reader.involvement)
+    try:
+        _log(request, child_id, reader, access)
+    except Exception:
+        store.uncount(window.counter)  # the full view counts the call it answers
+        raise
+    request.user = User(pk=reader.user_id, username=reader.username, agency_id=reader.agency_id)  # for the log line
+    body = stored[len(prefix) :]
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Length"] = str(len(body))
+    for name, value in HEADERS.items():
+        response[name] = value
+    return response
+
+
+def _log(request, child_id: int, reader: Reader, access: Access) -> None:
     _execute(  # in autocommit: the row is written before the page is sent
         _LOG_SQL,
         [
@@ -234,13 +255,6 @@ def _answer(request, child_id: int, reader: Reader) -> HttpResponse | None:
             reader.key_id,
         ],
     )
-    request.user = User(pk=reader.user_id, username=reader.username, agency_id=reader.agency_id)  # for the log line
-    body = stored[len(prefix) :]
-    response = HttpResponse(body, content_type="application/json")
-    response["Content-Length"] = str(len(body))
-    for name, value in HEADERS.items():
-        response[name] = value
-    return response
 
 
 def _remember(request, child_id: int, reader: Reader, body: bytes) -> None:
