@@ -386,6 +386,13 @@ def _current_plans(ids: list[int]) -> list[str]:
             current[plan] = occurred_on
         else:
             current.pop(plan, None)
+    # A core group working to a plan says the child is on it, even before anyone records the plan's start.
+    from coregroups.models import CoreGroup
+
+    for plan, started_on in CoreGroup.objects.filter(child_id__in=ids, ended_on__isnull=True).values_list(
+        "plan", "started_on"
+    ):
+        current.setdefault(plan, started_on)
     return [f"{v.PLANS.get(plan, plan)} since {since:%-d %B %Y}" for plan, since in current.items()]
 
 

@@ -579,3 +579,9 @@ def test_a_pack_with_restricted_entries_is_listed_and_issued_only_to_its_readers
     issued = signed_in(alice).post(reverse("pack-issue", args=[pack.pk]))
     assert issued.status_code == 200 and issued["Content-Type"] == "application/pdf"
     assert not PackCopy.objects.filter(issued_to=chair).exists()
+
+
+def test_the_key_facts_name_the_plan_a_core_group_works_to_before_its_start_is_recorded(client_for, alice, kit, group):
+    page = client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()
+    assert f"Child protection plan since {group.started_on:%-d %B %Y}" in page
+    assert "No plan recorded" not in page
