@@ -31,8 +31,9 @@ names everything a page depends on:
 - the reader's agency, roles and confirmation state: restricted entries, withdrawn entries and the
   own-agency-only view of an unconfirmed involvement depend on these and on nothing else about the person;
 - the query, parameter by parameter;
-- a generation token, replaced whenever an agency is saved or deleted (an agency's name and code are in every
-  entry, and agency codes are what the `agency` filter accepts).
+- a generation token, replaced once a change to an agency is committed (an agency's name and code are in every
+  entry, and agency codes are what the `agency` filter accepts); a page is stored under the token read before
+  the full view built it, so one built from the old name is never served.
 
 Set JIGSAW_API_READ_CACHE=false to send every call to the full view. The prepared statements need a direct
 connection to PostgreSQL or a pooler that keeps them (PgBouncer 1.21 or later with max_prepared_statements).
@@ -50,7 +51,7 @@ import psycopg
 import structlog
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -98,7 +99,11 @@ class ChronologyReads:
         child_id = int(match[1])
         try:
             reader = _reader(request, child_id)
-            answered = _answer(request, child_id, reader) if reader is not None else None
+            answered, generation = _answer(request, child_id, reader) if reader is not None else (None, None)
+            if reader is not None and answered is None:
+                # Read before the full view builds the page: a page stored under a token an agency's change has
+                # since replaced is never served.
+                generation = generation or _Store().generation()
         except (DatabaseError, psycopg.Error, RedisError) as exc:
             # Redis unreachable, a statement the schema changed under: the full view answers, or fails as it would.
             log.warning("api_read_fell_back", child_id=child_id, error=str(exc))
@@ -110,7 +115,7 @@ class ChronologyReads:
         response = self.get_response(request)
         if response.status_code == 200 and not response.streaming:
             try:
-                _remember(request, child_id, reader, response.content)
+                _remember(request, child_id, reader, generation, response.content)
             except Exception:  # a page not stored is only read in full again: the answer given stands
                 log.warning("api_read_not_stored", child_id=child_id, exc_info=True)
         return response
@@ -213,16 +218,16 @@ def _execute(sql: str, params: list) -> list[tuple] | None:
         return cursor.fetchall() if cursor.description else None
 
 
-def _answer(request, child_id: int, reader: Reader) -> HttpResponse | None:
-    """The stored page, counted and logged; None when there is none or the throttle says no (the full view then
-    answers, counting the call itself)."""
+def _answer(request, child_id: int, reader: Reader) -> tuple[HttpResponse | None, bytes | None]:
+    """The stored page, counted and logged, or None when there is none or the throttle says no (the full view then
+    answers, counting the call itself); and the agencies' generation token read with it."""
     window = throttle_window(f"key:{reader.key_id}", reader.key_rate)
     store = _Store()
     count, generation, stored = store.count_and_get(window.counter, window.ttl, reader.cache_key)
     prefix = (generation or b"") + b"|"
     if count > window.allowed or stored is None or generation is None or not stored.startswith(prefix):
         store.uncount(window.counter)
-        return None
+        return None, generation
     access = Access(AccessBasis.INVOLVEMENT, can_write=True, involvement=reader.involvement)
     try:
         _log(request, child_id, reader, access)
@@ -235,7 +240,7 @@ def _answer(request, child_id: int, reader: Reader) -> HttpResponse | None:
     response["Content-Length"] = str(len(body))
     for name, value in HEADERS.items():
         response[name] = value
-    return response
+    return response, generation
 
 
 def _log(request, child_id: int, reader: Reader, access: Access) -> None:
@@ -257,7 +262,7 @@ def _log(request, child_id: int, reader: Reader, access: Access) -> None:
     )
 
 
-def _remember(request, child_id: int, reader: Reader, body: bytes) -> None:
+def _remember(request, child_id: int, reader: Reader, generation: bytes, body: bytes) -> None:
     """Store the full view's page the second time it is asked for, if nothing it depends on changed meanwhile."""
     store = _Store()
     if store.seen(reader.cache_key) < 2:
@@ -265,13 +270,13 @@ def _remember(request, child_id: int, reader: Reader, body: bytes) -> None:
     again = _reader(request, child_id)
     if again is None or again.cache_key != reader.cache_key:
         return
-    generation = store.generation()
     store.put(reader.cache_key, generation + b"|" + body)
 
 
 def generation_renew(**kwargs) -> None:
-    """Every stored page is old once an agency changes (a signal receiver: api.apps)."""
-    _Store().renew()
+    """Every stored page is old once a change to an agency is committed (a signal receiver: api.apps). Renewed
+    after the commit, not before: a page built from the old name before then carries the old token."""
+    transaction.on_commit(lambda: _Store().renew(), robust=True)
 
 
 def _request_id() -> str:
