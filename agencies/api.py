@@ -1,5 +1,4 @@
-"""The access log through the REST API, for auditors and the area's safeguarding leads, and the paging every
-list endpoint shares.
+"""The access log through the REST API, for auditors and the area's safeguarding leads.
 
 The access log is not a child's record: whoever the policy does not let read it gets 403, and reading it writes
 no row of its own.
@@ -9,60 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from agencies import selectors
 from agencies.models import AccessBasis, AccessChannel
-from api.base import ApiView
-
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
-# Far beyond any list here; it keeps the row offset within what every database takes.
-MAX_PAGE = 1_000_000
-
-
-class PageQuery(serializers.Serializer):
-    page = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_PAGE,
-        default=1,
-        help_text="Which page, from 1. A page past the last is empty.",
-    )
-    page_size = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_PAGE_SIZE,
-        default=PAGE_SIZE,
-        help_text=f"Rows per page, at most {MAX_PAGE_SIZE}; {PAGE_SIZE} when left out.",
-    )
-
-
-class PageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="How many rows match, on every page together.")
-    next = serializers.URLField(allow_null=True, help_text="The next page's URL; null on the last page.")
-    previous = serializers.URLField(allow_null=True, help_text="The previous page's URL; null on the first.")
-
-
-def page_of(request, rows: QuerySet, query: dict) -> dict:
-    """One page of `rows` (already ordered) as count, next, previous and results."""
-    number, size = query["page"], query["page_size"]
-    total = rows.count()
-    start = (number - 1) * size
-    last = max(1, -(-total // size))
-    url = request.build_absolute_uri()
-    return {
-        "count": total,
-        "next": replace_query_param(url, "page", number + 1) if start + size < total else None,
-        # From past the end, back to the last page that has rows.
-        "previous": replace_query_param(url, "page", min(number - 1, last)) if number > 1 else None,
-        "results": list(rows[start : start + size]),
-    }
+from api.base import ApiView, PageQuery, PageSerializer, page_of
 
 
 class AccessLogQuery(PageQuery):
@@ -173,5 +126,5 @@ class AccessLogList(ApiView):
             rows = rows.filter(at__lt=_start_of(wanted["date_to"] + timedelta(days=1)))
         if "channel" in wanted:
             rows = rows.filter(channel=wanted["channel"])
-        page = page_of(request, rows.select_related("api_key"), wanted)
+        page = page_of(rows.select_related("api_key"), wanted)
         return Response(AccessLogPageSerializer(page).data)

@@ -8,8 +8,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
@@ -18,6 +20,56 @@ from agencies.services import Origin, origin_from_request
 from api.models import IdempotentRequest
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+# Far beyond any list here; it keeps the row offset within what every database takes.
+MAX_PAGE = 1_000_000
+
+
+class PageQuery(serializers.Serializer):
+    """The paging every list endpoint takes: `page` from 1, `page_size` rows a page."""
+
+    page = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE,
+        default=1,
+        help_text="Which page, from 1. A page past the last answers 404 (an empty list has one, empty, page).",
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        default=PAGE_SIZE,
+        help_text=f"Rows per page, at most {MAX_PAGE_SIZE}; {PAGE_SIZE} when left out.",
+    )
+
+
+class PageSerializer(serializers.Serializer):
+    """What every list endpoint answers around its `results`."""
+
+    count = serializers.IntegerField(help_text="How many rows match, on every page together.")
+    next = serializers.IntegerField(allow_null=True, help_text="The next page's number; null on the last page.")
+    previous = serializers.IntegerField(allow_null=True, help_text="The previous page's number; null on the first.")
+
+
+def page_links(total: int, number: int, size: int) -> tuple[int | None, int | None]:
+    """The next and previous page numbers of page `number`; 404 past the last page (an empty list has one)."""
+    last = max(1, -(-total // size))
+    if number > last:
+        raise Http404(f"There {'is 1 page' if last == 1 else f'are {last} pages'} of {size}.")
+    return (number + 1 if number < last else None), (number - 1 if number > 1 else None)
+
+
+def page_of(rows: QuerySet, query: dict) -> dict:
+    """One page of `rows` (already ordered) as count, next, previous and results."""
+    number, size = query["page"], query["page_size"]
+    total = rows.count()
+    following, preceding = page_links(total, number, size)
+    start = (number - 1) * size
+    return {"count": total, "next": following, "previous": preceding, "results": list(rows[start : start + size])}
 
 
 class BodyTooLarge(exceptions.APIException):

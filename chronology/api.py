@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from stdnum.gb import upn as upn_checker
 
 from agencies.models import Agency, ApiKey
-from api.base import ApiView, idempotent
+from api.base import MAX_PAGE_SIZE, ApiView, PageQuery, PageSerializer, idempotent, page_links
 from chronology import selectors, services, visibility
 from chronology import vocabulary as v
 from chronology.exchange.contract import utc_text
@@ -31,7 +31,6 @@ from chronology.models import Child, Event
 from chronology.selectors import EntryView
 
 PAGE_SIZE = selectors.PAGE_SIZE
-MAX_PAGE_SIZE = 200
 # Children found by name among those the person reads; an exact identifier finds at most ten.
 SEARCH_PAGE_SIZE = 50
 
@@ -255,7 +254,7 @@ class ChildSearchQuerySerializer(QuerySerializer):
         required=False, max_length=200, help_text="The start of the family name, any case."
     )
     date_of_birth = serializers.DateField(required=False, help_text="The date of birth (YYYY-MM-DD).")
-    page = serializers.IntegerField(required=False, default=1, min_value=1, help_text="The page, from 1.")
+    page = PageQuery._declared_fields["page"]
     page_size = serializers.IntegerField(
         required=False,
         default=SEARCH_PAGE_SIZE,
@@ -329,18 +328,8 @@ class ChildSearchResultSerializer(serializers.Serializer):
         }
 
 
-class ChildSearchPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="How many children were found, on every page.")
-    next = serializers.IntegerField(allow_null=True, help_text="The next page's number; null on the last page.")
-    previous = serializers.IntegerField(allow_null=True, help_text="The previous page's number; null on the first.")
+class ChildSearchPageSerializer(PageSerializer):
     results = ChildSearchResultSerializer(many=True, help_text="This page's children.")
-
-
-def _page(total: int, number: int, size: int) -> tuple[int | None, int | None]:
-    last = max(1, -(-total // size))
-    if number > last:
-        raise Http404(f"There are {last} pages of {size}.")
-    return (number + 1 if number < last else None), (number - 1 if number > 1 else None)
 
 
 class ChildSearch(ApiView):
@@ -401,7 +390,7 @@ class ChildSearch(ApiView):
             total = found.count()
             rows = found.select_related("area").order_by("family_name", "given_name", "date_of_birth", "pk")
             page = [(child, True) for child in rows[(number - 1) * size : number * size]]
-        following, preceding = _page(total, number, size)
+        following, preceding = page_links(total, number, size)
         results = ChildSearchResultSerializer(page, many=True).data
         return Response({"count": total, "next": following, "previous": preceding, "results": results})
 
@@ -590,15 +579,12 @@ class ChronologyEventSerializer(serializers.Serializer):
 _ENTRY_FIELDS = tuple(ChronologyEventSerializer._declared_fields)
 
 
-class ChronologyEventPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="How many entries match the filters, on every page.")
-    next = serializers.IntegerField(allow_null=True, help_text="The next page's number; null on the last page.")
-    previous = serializers.IntegerField(allow_null=True, help_text="The previous page's number; null on the first.")
+class ChronologyEventPageSerializer(PageSerializer):
     results = ChronologyEventSerializer(many=True, help_text="This page's entries, in the order asked for.")
 
 
 class ChronologyQuerySerializer(QuerySerializer):
-    page = serializers.IntegerField(required=False, default=1, min_value=1, help_text="The page, from 1.")
+    page = PageQuery._declared_fields["page"]
     page_size = serializers.IntegerField(
         required=False,
         default=PAGE_SIZE,

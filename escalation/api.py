@@ -14,8 +14,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from agencies.api import PageQuery, PageSerializer, page_of
-from api.base import ApiView, idempotent
+from api.base import ApiView, PageQuery, PageSerializer, idempotent, page_of
 from escalation import clock, selectors
 from escalation.models import SEVERITY_RANK, Alert, AlertState, Decision, Severity
 from escalation.services import alerts as alert_services
@@ -159,7 +158,7 @@ class AlertList(ApiView):
         alerts = alerts.filter(state__in=states)
         if wanted.get("severity"):
             alerts = alerts.filter(severity__in=wanted["severity"])
-        page = page_of(request, _queue_order(alerts), wanted)
+        page = page_of(_queue_order(alerts), wanted)
         return Response(AlertPageSerializer(page, context={"now": clock.now()}).data)
 
 
