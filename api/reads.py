@@ -25,7 +25,7 @@ once (an export, a crawl) fills no memory; stored pages expire after JIGSAW_API_
 names everything a page depends on:
 
 - the records the chronology shows (the child and every record merged into it, at any depth) with, for each, the
-  version the database raises in the same transaction whenever events are added to it
+  version raised in the same transaction whenever events are added to it
   (`chronology.models.EventsVersion`): events are never changed or deleted (an amendment or a withdrawal is a new
   event), so the entries read are the same exactly when these are;
 - the reader's agency, roles and confirmation state: restricted entries, withdrawn entries and the
@@ -168,7 +168,7 @@ def _reader(request, child_id: int) -> Reader | None:
 
 
 # In one round trip: the key (known, not revoked) and its person (active, of the key's agency) with their roles; the
-# records the chronology shows (chronology.linkage.record_ids), each with the version the database raises whenever
+# records the chronology shows (chronology.linkage.record_ids), each with the version raised whenever
 # events are added to it (chronology.models.EventsVersion; none yet reads as 0); and the person's own active
 # involvement with the child or a record merged into it, as the policy takes it (the model's ordering,
 # involvement_active_q's conditions).

@@ -342,12 +342,30 @@ class BatchImport(models.Model):
 
 
 class EventsVersion(models.Model):
-    """How many times events were added to a record: written only by the database's triggers on chronology_event
-    (migration 0007), in the transaction that adds them, so a reader sees a new number exactly when it sees the new
-    events. api.reads keys the pages it keeps on it. The application never writes it."""
+    """How many times events were added to a record: raised in the transaction that adds them, by every write
+    path (each sends `chronology.signals.events_written` there, and the chronology answers it with
+    `raise_for`), so a reader sees a new number exactly when it sees the new events. api.reads keys the pages it
+    keeps on it."""
 
     child = models.OneToOneField(Child, on_delete=models.CASCADE, primary_key=True, related_name="+")
     version = models.BigIntegerField()
 
     def __str__(self) -> str:
         return f"record {self.child_id}: version {self.version}"
+
+    @classmethod
+    def raise_for(cls, child_ids) -> None:
+        """One statement, whatever the number of records: a batch of 500 children costs one upsert."""
+        from django.db import connection
+
+        ids = sorted(set(child_ids))
+        if not ids:
+            return
+        table = cls._meta.db_table
+        rows = ", ".join(["(%s, 1)"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (child_id, version) VALUES {rows} "  # noqa: S608 (the model's own table)
+                f"ON CONFLICT (child_id) DO UPDATE SET version = {table}.version + 1",
+                ids,
+            )

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import AuditEntry
-from chronology.models import BatchImport, ChildIdentifier, Event, Person
+from chronology.models import BatchImport, ChildIdentifier, Event, EventsVersion, Person
 from tests.api.conftest import AgencySystem
 from thresholds.models import ReassessmentDue
 
@@ -109,6 +109,8 @@ def test_a_document_is_imported_as_the_keys_agency_and_the_acting_person(send, s
     assert audit.user == alice and audit.detail["events_created"] == 2 and audit.detail["batch_import"] == done["id"]
     assert ReassessmentDue.objects.filter(child=kit).count() == 1
     assert BatchImport.objects.get(pk=done["id"]).document == ""
+    # Pages of kit's chronology kept for agencies' systems (api.reads) are now old.
+    assert EventsVersion.objects.get(child=kit).version == 1
 
 
 def test_sending_the_same_document_again_writes_nothing_new(send, system_a, alice, kit):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from agencies.models import AccessChannel, AccessLog, Agency, AgencyKind, Area, AuditEntry
 from chronology import signals
 from chronology.exchange import SCHEMA_PATH, chronology_import, schema_problems
-from chronology.models import Child, ChildIdentifier, Event, Person
+from chronology.models import Child, ChildIdentifier, Event, EventsVersion, Person
 from chronology.refs import RefError, lookup_child_ref, resolve_actor
 from tests.factories import AgencyFactory, ChildFactory
 from tests.helpers import manage
@@ -102,8 +102,11 @@ def test_reimport_changes_nothing(db, tmp_path):
     document = load("s02-toxic-trio.json")
     import_doc(document, tmp_path)
     before = counts()
+    versions = list(EventsVersion.objects.values_list("child_id", "version"))
+    assert [version for _, version in versions] == [1]  # the first import raised its child's version once
     summary = import_doc(document, tmp_path)
     assert counts() == before
+    assert list(EventsVersion.objects.values_list("child_id", "version")) == versions  # nothing was added
     assert summary["events"] == {"created": 0, "unchanged": 3}
     assert summary["children"] == {"created": 0, "linked": 0, "unchanged": 1}
     assert summary["people"] == {"created": 0, "linked": 0, "unchanged": 2}
