@@ -87,3 +87,23 @@ def involve(child, user=None, *, agency=None, reason=InvolvementReason.ALLOCATED
 def give_second_factor(user) -> TOTPDevice:
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
     return device
+
+
+def amend(actor, original, kind: str, reason: str):
+    """An amendment of `original` (a correction or "filed_in_error"), recorded by `actor` for their agency (the
+    original's agency when the actor has none, as the system account)."""
+    from chronology import services
+
+    return services.event_record(
+        actor=actor,
+        child=original.child,
+        data=services.EventInput(
+            occurred_on=original.occurred_on,
+            agency=actor.agency or original.agency,
+            type=original.type,
+            summary=original.summary,
+            amends=original,
+            amendment_kind=kind,
+            amendment_reason=reason,
+        ),
+    )

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from agencies.apikeys import api_key_revoke
 from agencies.models import AccessBasis, AccessLog, ApiKey, Involvement, InvolvementReason, Role, RoleGrant
-from chronology import linkage, services
+from chronology import linkage
 from tests.api.conftest import AgencySystem
 from tests.api.test_chronology_api import events_url, make_event
-from tests.factories import ChildFactory, involve
+from tests.factories import ChildFactory, amend, involve
 
 pytestmark = pytest.mark.external
 
@@ -41,24 +41,8 @@ def chronology(kit, bob, alice):
     make_event(kit, bob.agency, occurred_on=datetime.date(2025, 1, 10))
     make_event(kit, bob.agency, occurred_on=datetime.date(2025, 2, 3), sharing="restricted")
     original = make_event(kit, alice.agency, occurred_on=datetime.date(2025, 3, 1))
-    amend(alice, kit, original, "correction", "Wrong week: checked with the visit diary.")
+    amend(alice, original, "correction", "Wrong week: checked with the visit diary.")
     return kit
-
-
-def amend(actor, child, original, kind, reason):
-    return services.event_record(
-        actor=actor,
-        child=child,
-        data=services.EventInput(
-            occurred_on=original.occurred_on,
-            agency=actor.agency,
-            type=original.type,
-            summary=original.summary,
-            amends=original,
-            amendment_kind=kind,
-            amendment_reason=reason,
-        ),
-    )
 
 
 def read(system, person, child, params=None):
@@ -140,9 +124,9 @@ def test_what_would_change_the_page_is_read_at_once(
     if change == "new entry":
         make_event(chronology, bob.agency, occurred_on=datetime.date(2025, 4, 1))
     elif change == "correction":
-        amend(alice, chronology, own, "correction", "The visit was the week after: checked with the diary.")
+        amend(alice, own, "correction", "The visit was the week after: checked with the diary.")
     elif change == "filed in error":
-        amend(alice, chronology, own, "filed_in_error", "Belongs to another child; recorded there.")
+        amend(alice, own, "filed_in_error", "Belongs to another child; recorded there.")
     elif change == "merged record":
         duplicate = ChildFactory(given_name="Kitt", family_name="Invented", date_of_birth=chronology.date_of_birth)
         make_event(duplicate, bob.agency, occurred_on=datetime.date(2024, 12, 1))
@@ -153,7 +137,7 @@ def test_what_would_change_the_page_is_read_at_once(
             bob.agency.save()
     elif change == "reader now a lead":
         RoleGrant.objects.create(user=alice, role=Role.DESIGNATED_SAFEGUARDING_LEAD)
-        amend(alice, chronology, own, "filed_in_error", "Belongs to another child; recorded there.")
+        amend(alice, own, "filed_in_error", "Belongs to another child; recorded there.")
         cached(system_a, alice, chronology)
         RoleGrant.objects.filter(user=alice, role=Role.DESIGNATED_SAFEGUARDING_LEAD).delete()
     elif change == "filter":

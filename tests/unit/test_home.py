@@ -14,7 +14,7 @@ from agencies.models import AccessLog, ChronologyVisit, InvolvementReason
 from agencies.policy import system_user
 from chronology import services
 from chronology.models import Event
-from tests.factories import AgencyFactory, ChildFactory, involve
+from tests.factories import AgencyFactory, ChildFactory, amend, involve
 
 # Ten days ago: the people's involvements (started 30 days ago) are active throughout.
 T0 = (timezone.now() - datetime.timedelta(days=10)).replace(microsecond=0)
@@ -82,22 +82,6 @@ def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_mark
     assert visit.last_viewed_at == T0 + datetime.timedelta(hours=4)
 
 
-def withdraw(original, actor):
-    return services.event_record(
-        actor=actor,
-        child=original.child,
-        data=services.EventInput(
-            occurred_on=original.occurred_on,
-            agency=original.agency,
-            type=original.type,
-            summary=original.summary,
-            amends=original,
-            amendment_kind="filed_in_error",
-            amendment_reason="Belongs to another child; recorded there.",
-        ),
-    )
-
-
 def test_an_entry_withdrawn_is_never_news_to_anyone(client_for, alice, dsl, kit, school):
     involve(kit, dsl)
     with at(0):
@@ -105,7 +89,7 @@ def test_an_entry_withdrawn_is_never_news_to_anyone(client_for, alice, dsl, kit,
             client_for(person).get(reverse("child-detail", args=[kit.pk]))
     with at(1):
         wrong = event(kit, school, "Kit absent all week without explanation.")
-        withdraw(wrong, system_user())
+        amend(system_user(), wrong, "filed_in_error", "Belongs to another child; recorded there.")
         event(kit, school, "Kit's attendance is back to normal this week.")
     with at(3):
         home = client_for(alice).get(reverse("home")).content.decode()
