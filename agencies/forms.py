@@ -37,5 +37,6 @@ class ReviewForm(forms.Form):
 
 
 class AccessLogFilterForm(forms.Form):
-    child = forms.IntegerField(label="Child id", required=False, min_value=1)
-    user = forms.IntegerField(label="User id", required=False, min_value=1)
+    # Ids are 64-bit: a larger number names no row, and SQLite refuses to compare with it.
+    child = forms.IntegerField(label="Child id", required=False, min_value=1, max_value=2**63 - 1)
+    user = forms.IntegerField(label="User id", required=False, min_value=1, max_value=2**63 - 1)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from agencies import selectors, services
 from agencies.forms import AccessLogFilterForm, ReviewForm, SignInForm
+from config.requests import posted_id
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +49,7 @@ def access_reviews(request):
     form = ReviewForm(request.POST or None)
     failed = None
     if request.method == "POST":
-        opening = openings.filter(pk=request.POST.get("opening") or 0).first()
+        opening = openings.filter(pk=posted_id(request.POST, "opening")).first()
         if opening is None:
             raise Http404
         if form.is_valid():

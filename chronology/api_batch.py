@@ -15,11 +15,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from agencies.models import ApiKey
 from api.base import ApiView, idempotent
+from api.parsers import JsonParser
 from chronology import batch
 from chronology.models import BatchImport
 
@@ -232,7 +232,7 @@ def _api_key(request) -> ApiKey | None:
 
 class ImportCreate(ApiView):
     writes = True
-    parser_classes = [JSONParser]
+    parser_classes = [JsonParser]
 
     @property
     def max_body(self) -> int:

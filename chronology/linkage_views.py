@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from agencies.services import origin_from_request
 from chronology import linkage, selectors
 from chronology.models import Child, MatchCandidate, MergeRecord
+from config.requests import posted_id
 
 CONFIRM = "confirm"
 REJECT = "reject"
@@ -71,7 +72,7 @@ def match_review(request):
     form = MatchDecisionForm(request.POST or None)
     failed = None
     if request.method == "POST":
-        match = visible.filter(pk=request.POST.get("match") or 0).first()
+        match = visible.filter(pk=posted_id(request.POST, "match")).first()
         if match is None:
             # Decided by someone else meanwhile, or never theirs to decide: say so, reveal nothing.
             messages.error(request, "That likely match is no longer on your list: someone may have decided it.")
@@ -125,7 +126,7 @@ def child_merges(request, child_id: int):
     form = UnmergeForm(request.POST or None)
     failed = None
     if request.method == "POST":
-        merge = MergeRecord.objects.filter(pk=request.POST.get("merge") or 0, surviving=child).first()
+        merge = MergeRecord.objects.filter(pk=posted_id(request.POST, "merge"), surviving=child).first()
         if merge is None:
             raise Http404("No merge found")
         if form.is_valid():

@@ -38,6 +38,7 @@ from chronology.forms import (
     initial_from_event,
 )
 from chronology.models import Child, Event
+from config.requests import posted_id
 
 
 def _child_or_404(request, child_id: int, what: str):
@@ -195,11 +196,8 @@ def _event_form(request, child, access, *, form_class, original):
 
 
 def _matched_child(request, form: FindChildForm) -> Child:
-    try:
-        child_id = int(request.POST.get("child", ""))
-    except ValueError:
-        raise Http404("No child found") from None
-    if not form.is_valid():
+    child_id = posted_id(request.POST, "child")
+    if not child_id or not form.is_valid():
         raise Http404("No child found")
     try:
         return selectors.child_matching_one(

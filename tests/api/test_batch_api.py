@@ -160,6 +160,14 @@ def test_malformed_json_and_a_body_that_is_no_document_are_refused(send, system_
     assert not BatchImport.objects.exists()
 
 
+def test_a_document_holding_the_nul_character_is_refused_before_anything_is_queued(send, system_a, alice, kit):
+    body = document(events=[event(1), event(2, summary="Seen at home.\x00")])
+    response = send(system_a, body, acting=alice)
+    assert response.status_code == 400, response.content
+    assert "events[1].summary holds the character \\u0000 (NUL)" in response.json()["detail"]
+    assert not BatchImport.objects.exists() and not Event.objects.exists()
+
+
 def test_a_body_over_the_limit_is_refused(send, system_a, alice, kit, settings):
     settings.JIGSAW_API_MAX_BATCH_BODY = 1000
     response = send(system_a, document(events=[event(n) for n in range(20)]), acting=alice)

@@ -388,8 +388,37 @@ def test_malformed_json_and_a_body_that_is_no_object_are_refused(system_a, alice
     before = written()
     broken = system_a.post(events_url(kit), raw=b'{"type": "home_visit",', acting=alice)
     assert broken.status_code == 400 and "JSON" in broken.json()["detail"]
+    deep = system_a.post(events_url(kit), raw=b'{"details": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", acting=alice)
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
     listed = system_a.post(events_url(kit), [VISIT], acting=alice)
     assert listed.status_code == 400
+    assert written() == before
+
+
+@pytest.mark.parametrize(
+    "changes, place",
+    [
+        ({"summary": "Seen at home.\x00"}, "summary"),
+        ({"details": {"note\x00": "x"}}, "a name in details"),
+        ({"details": {"note": ["fine", "bad\x00"]}}, "details.note[1]"),
+        ({"details": {"\ud800": "x"}}, "a name in details"),  # half a surrogate pair: no character at all
+        ({"child_voice": "\udfc5 said hello"}, "child_voice"),
+    ],
+    ids=["nul-in-text", "nul-in-a-name", "nul-deep", "lone-surrogate-name", "lone-surrogate-text"],
+)
+def test_what_the_database_cannot_store_is_refused_by_place_and_nothing_is_written(
+    system_a, alice, kit, eager, changes, place
+):
+    original = make_event(kit, alice.agency)
+    before = written()
+    for url, body in (
+        (events_url(kit), {**VISIT, **changes}),
+        (amend_url(original), {"amendment_reason": "Typo.", **changes}),
+    ):
+        response = system_a.post(url, body, acting=alice, headers={"Idempotency-Key": f"nul-{url}"})
+        assert response.status_code == 400, response.content
+        detail = response.json()["detail"]
+        assert "cannot be stored" in detail and place in detail, detail
     assert written() == before
 
 
