@@ -50,6 +50,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 f"Name the person this call is made for in the {ACTING_USER} header (their username)."
             )
+        if not username.isprintable():  # a control character (NUL above all) is in no username, nor storable
+            raise exceptions.AuthenticationFailed(f"{ACTING_USER} holds a control character: no username does.")
         user = (
             User.objects.select_related("agency")
             .filter(username=username, is_active=True, agency_id=api_key.agency_id)

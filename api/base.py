@@ -147,8 +147,8 @@ def idempotent(request, perform) -> Response:
         with transaction.atomic():
             return perform()
     key = key.strip()
-    if not 1 <= len(key) <= 100:
-        raise exceptions.ValidationError({IDEMPOTENCY_KEY: ["Give a key of 1 to 100 characters."]})
+    if not 1 <= len(key) <= 100 or not key.isprintable():
+        raise exceptions.ValidationError({IDEMPOTENCY_KEY: ["Give a key of 1 to 100 printable characters."]})
     caller, fingerprint = _caller(request), _fingerprint(request)
     found = IdempotentRequest.objects.filter(caller=caller, key=key).first()
     if found is not None:

@@ -527,6 +527,10 @@ def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer(system_a
     other = system_a.post(events_url(kit), {**VISIT, "summary": "A different visit."}, acting=alice, headers=key)
     assert other.status_code == 400 and "Idempotency-Key" in other.json()
     assert Event.objects.count() == 1
+    for odd in ("visit\x00", "x" * 101, "tab\tinside"):
+        refused = system_a.post(events_url(kit), VISIT, acting=alice, headers={"Idempotency-Key": odd})
+        assert refused.status_code == 400 and "printable" in refused.json()["Idempotency-Key"][0], odd
+    assert Event.objects.count() == 1
 
 
 def test_an_amendment_retried_is_recorded_once(system_a, alice, kit, eager):

@@ -45,6 +45,10 @@ def test_calls_without_a_valid_key_or_person_are_refused_and_logged_nowhere(syst
     # A key acts only for people of its own agency.
     outsider = system_a.get(url(kit), acting=bob)
     assert outsider.status_code == 401 and "acts only for its own agency" in outsider.json()["detail"]
+    # A control character is in no username, and the database could not even look one up.
+    for odd in ("alice\x00", "\x00", "ali\x07ce"):
+        refused = system_a.get(url(kit), acting=odd)
+        assert refused.status_code == 401 and "control character" in refused.json()["detail"], odd
     assert not AccessLog.objects.exists()
 
 

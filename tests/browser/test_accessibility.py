@@ -27,7 +27,8 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 
 # Not HTML pages: health check, downloads, images and the REST API (its own tests cover it).
 NOT_PAGES = {"healthz", "access-log-csv", "pack-page", "pack-copy", "api-docs", "api-schema"}
-# A block of the meeting page served alone for the page to poll while a pack renders: checked in the meeting page.
+# A block of the meeting page served alone for the page to poll while a pack renders: checked in the meeting page,
+# as it is served and swapped in (test_a_packs_progress_swapped_into_the_meeting_page_has_no_wcag_failures).
 NOT_PAGES |= {"pack-progress"}
 # Reached only part-way through signing in: checked below with a session at that step.
 SIGN_IN_STEPS = {"sign-in", "two-factor", "two-factor-set-up"}
@@ -238,6 +239,16 @@ def build(browser, url: str) -> Site:
         sha256=full.sha256,
         pages=pages,
     ).pk
+    # A second version of the full pack, still rendering: the meeting page polls its progress.
+    values["rendering_pack_id"] = Pack.objects.create(
+        meeting=meeting,
+        variant="full",
+        version=2,
+        state="rendering",
+        progress=40,
+        requested_by=full.requested_by,
+        requested_at=now,
+    ).pk
     site = Site(url=url, browser=browser, users=users, values=values)
     site.sign_in()
     return site
@@ -298,6 +309,24 @@ def test_page_has_no_wcag_failures(site, name, persona):
     page = open_page(site, name, persona)
     try:
         assert_no_violations(page, f"{name} as {persona}")
+    finally:
+        page.close()
+
+
+def test_a_packs_progress_swapped_into_the_meeting_page_has_no_wcag_failures(site):
+    page = open_page(site, "meeting", "alice")
+    pack_id = site.values["rendering_pack_id"]
+    block = f"#pack-{pack_id}"
+    try:
+        expect(page.locator(block)).to_contain_text("Rendering: 40% done")
+        page.locator(block).evaluate("element => { element.dataset.servedWith = 'the page'; }")
+        with page.expect_response(lambda r: r.url.endswith(reverse("pack-progress", args=[pack_id]))) as polled:
+            pass
+        assert polled.value.status == 200
+        swapped = page.locator(f"{block}:not([data-served-with])")
+        expect(swapped).to_be_attached()
+        expect(swapped.get_by_label("Rendering: 40% done")).to_be_visible()
+        assert_no_violations(page, "meeting as alice, a pack's progress swapped in")
     finally:
         page.close()
 
