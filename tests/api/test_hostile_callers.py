@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -21,6 +22,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from agencies.models import AccessLog, AuditEntry
 from chronology.models import Event
 from tests.api.conftest import AgencySystem
+
+# Calls generated per operation, fresh each run. JIGSAW_FUZZ_EXAMPLES=500 searches harder, locally.
+EXAMPLES = int(os.environ.get("JIGSAW_FUZZ_EXAMPLES", "30"))
 
 
 def published_schema() -> dict:
@@ -156,7 +160,9 @@ def test_no_call_breaks_the_server_and_every_answer_matches_the_schema(records, 
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def calls(case):
             # Half of the calls name agency A's real records, so the handlers behind the 404s are exercised too.
             for name in list(case.path_parameters or {}):
