@@ -386,7 +386,8 @@ class ChronologyVisit(models.Model):
 
     A visit is a run of page views with no gap longer than VISIT_GAP; entries stored after the end of the
     previous visit (`seen_until`) are marked new throughout the current one, so paging and filtering keep them
-    marked. The home page counts what was stored after `last_viewed_at`.
+    marked; during the first visit, entries stored after it began are. The home page counts what was stored after
+    `last_viewed_at`, which is never earlier: whatever it counts, the chronology marks.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")

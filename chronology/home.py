@@ -29,15 +29,18 @@ LIST_LIMIT = 50
 
 @dataclass(frozen=True)
 class Visit:
-    first: bool  # the person had never opened this chronology before
-    seen_until: datetime | None  # entries stored after this are new to them
+    first: bool  # this is the person's first look at this chronology: nothing can be new to them
+    seen_until: datetime | None  # entries stored after this are new to them (None on the first look)
+    first_visit: bool = False  # still their first visit: `seen_until` is when they first opened it
 
 
 def chronology_visit(*, user: User, child: Child, now: datetime | None = None) -> Visit:
     """Record that `user` is looking at `child`'s chronology now, and say what is new to them.
 
     Call it after the access check. Within one visit (page views no more than VISIT_GAP apart) the same entries
-    stay marked new; a later visit marks what was stored since the previous one ended."""
+    stay marked new, and so does anything stored while it lasts; a later visit marks what was stored since the
+    previous one ended. On the first visit, what others stored after the first look is new. So whatever the home
+    page counts as new since the last look (`_new_from_other_agencies`) is always marked here."""
     now = now or timezone.now()
     visit = ChronologyVisit.objects.select_for_update().filter(user=user, child=child).first()
     if visit is None:
@@ -51,7 +54,9 @@ def chronology_visit(*, user: User, child: Child, now: datetime | None = None) -
         visit.seen_until, visit.visit_started_at = visit.last_viewed_at, now
     visit.last_viewed_at = now
     visit.save(update_fields=["seen_until", "visit_started_at", "last_viewed_at"])
-    return Visit(first=visit.seen_until is None, seen_until=visit.seen_until)
+    if visit.seen_until is None:  # still the first visit, which began when they first opened it
+        return Visit(first=False, seen_until=visit.visit_started_at, first_visit=True)
+    return Visit(first=False, seen_until=visit.seen_until)
 
 
 def new_entry_ids(*, user: User, visit: Visit, event_ids: list[int]) -> set[int]:

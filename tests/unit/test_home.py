@@ -82,6 +82,29 @@ def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_mark
     assert visit.last_viewed_at == T0 + datetime.timedelta(hours=4)
 
 
+def test_what_another_agency_adds_during_the_first_visit_is_counted_and_marked(client_for, alice, kit, school):
+    """The first visit is no exception: what the home page counts as new, the chronology marks."""
+    with at(0):
+        client = client_for(alice)
+        first = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert "first time you have opened this chronology" in first
+    with at(0.2):
+        event(kit, school, "Kit came to school with a bruise on her arm; she said she fell off the sofa.")
+    with at(0.3):  # the same visit, 18 minutes after the first look
+        client = client_for(alice)
+        assert "1 new entry from other agencies" in client.get(reverse("home")).content.decode()
+        page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert "first time you have opened" not in page
+        assert "1 entry was added by others since you first opened it" in page and new_tags(page) == 1
+        only_new = client.get(reverse("child-detail", args=[kit.pk]) + "?new=on").content.decode()
+        assert "bruise on her arm" in only_new and new_tags(only_new) == 1
+    with at(0.4):  # paging and filtering in the same visit keep the mark
+        assert new_tags(client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()) == 1
+    with at(2):  # the next visit: nothing was added since the first one ended
+        page = client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()
+        assert new_tags(page) == 0 and "Nothing was added by others since your last visit" in page
+
+
 def test_an_entry_withdrawn_is_never_news_to_anyone(client_for, alice, dsl, kit, school):
     involve(kit, dsl)
     with at(0):
