@@ -364,10 +364,18 @@ class ChronologyFilterForm(forms.Form):
     type = forms.MultipleChoiceField(choices=v.choices(v.EVENT_TYPES), required=False, label="Type")
     factor = forms.MultipleChoiceField(choices=v.choices(v.FACTORS), required=False, label="Factor")
     date_from = forms.DateField(
-        required=False, label="From", input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2024"
+        required=False,
+        label="From",
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        help_text="For example, 27/03/2024",
+        error_messages={"invalid": "The 'From' date must be a real date, written like 27/03/2024"},
     )
     date_to = forms.DateField(
-        required=False, label="To", input_formats=["%d/%m/%Y", "%Y-%m-%d"], help_text="For example, 27/03/2025"
+        required=False,
+        label="To",
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        help_text="For example, 27/03/2025",
+        error_messages={"invalid": "The 'To' date must be a real date, written like 27/03/2025"},
     )
     significant = forms.BooleanField(required=False, label="Significant entries only")
     order = forms.ChoiceField(required=False, label="Order", choices=[("", "Oldest first"), ("newest", "Newest first")])

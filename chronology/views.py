@@ -50,6 +50,25 @@ def _child_or_404(request, child_id: int, what: str):
         raise Http404("No child found") from None
 
 
+def _filters_in_words(form) -> list[str]:
+    """What the chronology shown is narrowed to, as a reader (or a printed page) needs to be told."""
+    if not form.is_bound or not form.is_valid():
+        return []
+    data, words = form.cleaned_data, []
+    for name in ("agency", "type", "factor"):
+        if data[name]:
+            labels = dict(form.fields[name].choices)
+            chosen = ", ".join(str(labels.get(value, value)) for value in data[name])
+            words.append(f"{form.fields[name].label.lower()}: {chosen}")
+    if data["date_from"]:
+        words.append(f"from {data['date_from']:%-d %B %Y}")
+    if data["date_to"]:
+        words.append(f"to {data['date_to']:%-d %B %Y}")
+    if data["significant"]:
+        words.append("significant entries only")
+    return words
+
+
 def _filters(form) -> selectors.ChronologyFilters:
     if not form.is_valid():
         return selectors.ChronologyFilters()
@@ -91,6 +110,8 @@ def child_detail(request, child_id: int):
     )
     query = request.GET.copy()
     query.pop("page", None)
+    newest = query.copy()  # the same filters, newest first
+    newest["order"] = "newest"
     new_count = (
         selectors.entries_new_count(actor=request.user, child=child, access=access, since=visit.seen_until)
         if visit.seen_until
@@ -115,6 +136,9 @@ def child_detail(request, child_id: int):
             "chronology": chronology,
             "filter_form": filter_form,
             "filter_query": query.urlencode(),
+            "filters_in_words": _filters_in_words(filter_form),
+            "printed_at": timezone.now(),
+            "newest_query": newest.urlencode(),
             "entries_key": entries_key,
             "visit": visit,
             "new_count": new_count,

@@ -20,7 +20,12 @@ class QueueFilterForm(forms.Form):
     owner = forms.ChoiceField(
         label="Owner",
         required=False,
-        choices=[("", "Anyone or nobody"), ("me", "Assigned to me"), ("unassigned", "Unassigned")],
+        choices=[
+            ("", "Anyone or nobody"),
+            ("me", "Assigned to me"),
+            ("sent-or-assigned", "Sent or assigned to me"),
+            ("unassigned", "Unassigned"),
+        ],
     )
     overdue = forms.BooleanField(label="Only alerts overdue for acknowledgement", required=False)
 

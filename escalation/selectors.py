@@ -76,6 +76,8 @@ def alert_queue(user: User, filters: QueueFilters, *, now: datetime | None = Non
         alerts = alerts.filter(severity=filters.severity)
     if filters.owner == "me":
         alerts = alerts.filter(owner=user)
+    elif filters.owner == "sent-or-assigned":  # what the home page counts as the person's own
+        alerts = alerts.filter(Q(owner=user) | Q(recipients__user=user)).distinct()
     elif filters.owner == "unassigned":
         alerts = alerts.filter(owner__isnull=True)
     if filters.overdue:

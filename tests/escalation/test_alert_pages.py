@@ -8,17 +8,18 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from agencies.models import AccessLog, AgencyKind, ExceptionalAccess, ExceptionalAccessKind, Involvement
+from agencies.models import AccessLog, AgencyKind, ExceptionalAccess, ExceptionalAccessKind, Involvement, Role
 from chronology.services import EventInput, event_record
 from escalation.models import Alert, AlertHistory, AlertState, Decision, Notification, Referral, Severity
 from escalation.services.alerts import alert_raise, break_glass_alert
 from escalation.services.disagreements import disagreement_raise
 from escalation.services.loops import closure_request
-from tests.factories import AgencyFactory, ChildFactory, involve
+from tests.factories import AgencyFactory, ChildFactory, UserFactory, involve
 from tests.helpers import readable
 
 RATIONALE = "Spoke to the health visitor and the school: the bruise was seen at the clinic and is explained."
@@ -428,6 +429,25 @@ def test_the_childs_page_shows_the_escalation_panel(client_for, alert, kit, alic
 def test_the_panel_says_plainly_when_nothing_is_open(client_for, kit, alice):
     html = page(client_for(alice), "child-detail", kit.pk)
     assert "No open alert." in html and "No open professional disagreement." in html
+
+
+def test_the_home_pages_count_of_alerts_sent_or_assigned_links_to_exactly_those(
+    client_for, kit, lead, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_on(kit, severity=Severity.CRITICAL, cause="flag:injury_non_mobile", title="Bruise on a baby")
+    # A second area lead, in post since: the area's queue holds an alert that was never sent to them.
+    newcomer = UserFactory(username="lead2", agency=lead.agency, roles=[Role.AREA_SAFEGUARDING_LEAD])
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_on(kit)
+    mine = {a.title for a in Alert.objects.filter(Q(owner=newcomer) | Q(recipients__user=newcomer)).distinct()}
+    assert mine == {"Referral outcome overdue"} and Alert.objects.count() == 2
+    client = client_for(newcomer)
+    home = page(client, "home")
+    link = f'href="{reverse("alert-queue")}?owner=sent-or-assigned">{len(mine)} open alert'
+    assert link in home
+    assert set(queue_names(page(client, "alert-queue", owner="sent-or-assigned"))) == mine
+    assert len(queue_names(page(client, "alert-queue"))) == Alert.objects.count()
 
 
 def test_a_lead_practitioner_sent_an_alert_gets_the_alerts_link_and_works_it(client_for, kit, alice):

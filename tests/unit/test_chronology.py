@@ -229,6 +229,25 @@ def test_filters_are_kept_in_the_url_and_across_pages(client_for, alice, bob, ki
     assert "61 entries" in all_pages and "Page 1 of 2" in all_pages
     filtered = client.get(url, {"agency": alice.agency_id}).content.decode()
     assert f"agency={alice.agency_id}&amp;page=2" in filtered
+    # The page says what it is narrowed to (in print too), and newest first keeps the filters.
+    assert f"Shown: agency: {alice.agency.name}; significant entries only." in page
+    assert "Shown: from 1 February 2024; to 10 February 2024." in dated
+    assert f"agency={alice.agency_id}&amp;order=newest#chronology" in filtered
+    assert "Not the whole chronology" not in all_pages
+
+
+def test_filters_that_cannot_apply_are_refused_in_words_and_the_panel_stays_open(client_for, alice, kit):
+    make_event(kit, alice.agency, occurred_on=datetime.date(2024, 3, 1))
+    url = reverse("child-detail", args=[kit.pk])
+    for query, message in (
+        ({"date_from": "2026-12-01", "date_to": "2025-01-01"}, "The &#x27;To&#x27; date must be the same as or after"),
+        ({"date_from": "31/02/2025"}, "The &#x27;From&#x27; date must be a real date"),
+    ):
+        page = client_for(alice).get(url, query).content.decode()
+        assert "<title>Error: " in page and 'class="govuk-error-summary"' in page, query
+        assert message in page.split('class="govuk-error-summary"')[1].split("</div>")[0], query
+        assert '<details class="govuk-details" open>' in page
+        assert "The filters were not applied" in page and "1 entry, oldest first" in page
 
 
 def test_the_chronology_page_makes_the_same_number_of_queries_however_long(client_for, lead, alice, kit):
