@@ -378,7 +378,9 @@ class ChronologyFilterForm(forms.Form):
         error_messages={"invalid": "The 'To' date must be a real date, written like 27/03/2025"},
     )
     significant = forms.BooleanField(required=False, label="Significant entries only")
-    order = forms.ChoiceField(required=False, label="Order", choices=[("", "Oldest first"), ("newest", "Newest first")])
+    order = forms.ChoiceField(
+        required=False, initial="", label="Order", choices=[("", "Oldest first"), ("newest", "Newest first")]
+    )
 
     def clean(self):
         data = super().clean()

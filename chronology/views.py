@@ -94,7 +94,9 @@ def child_detail(request, child_id: int):
     visit = home.chronology_visit(user=request.user, child=child)
     facts = selectors.child_key_facts(actor=request.user, child=child, today=today)
     agencies = selectors.chronology_agencies(actor=request.user, child=child, access=access)
-    filter_form = ChronologyFilterForm(request.GET or None, agencies=agencies)
+    asked = request.GET.copy()
+    asked.setdefault("order", "")  # oldest first unless asked otherwise: the radios say so
+    filter_form = ChronologyFilterForm(asked if request.GET else None, agencies=agencies)
     filters = _filters(filter_form)
     filtered = filters.active  # the order alone is not a filter
     only_new = request.GET.get("new") == "on" and visit.seen_until is not None

@@ -234,6 +234,8 @@ def test_filters_are_kept_in_the_url_and_across_pages(client_for, alice, bob, ki
     assert "Shown: from 1 February 2024; to 10 February 2024." in dated
     assert f"agency={alice.agency_id}&amp;order=newest#chronology" in filtered
     assert "Not the whole chronology" not in all_pages
+    for shown in (page, all_pages):  # the order chosen is always said: oldest first unless asked otherwise
+        assert 'name="order" type="radio" value="" checked>' in shown
 
 
 def test_filters_that_cannot_apply_are_refused_in_words_and_the_panel_stays_open(client_for, alice, kit):
