@@ -143,6 +143,8 @@ def pack_content(
     )
     since = previous.held_on if previous else (group.started_on if group else timezone.localdate())
     content.new_since = _day(since)
+    if previous is None:
+        content.new_since_what = "the core group began" if group else "today"
     if parents:
         content.omitted = [
             "the indicated level and its reasons",

@@ -37,6 +37,8 @@ class PackContent:
     agencies: list[dict] = field(default_factory=list)
     actions: list[dict] = field(default_factory=list)
     new_since: str = ""
+    # What "new" is counted from: the group's last meeting, or at its first meeting the day it began.
+    new_since_what: str = "the last meeting"
     new_rows: list[Row] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     omitted: list[str] = field(default_factory=list)  # what the copy for parents leaves out, said on the cover

@@ -207,7 +207,11 @@ def front_body(content: PackContent) -> str:
         parts.append("<p>No actions recorded.</p>")
     if not content.meeting_on or content.meeting_on == "no meeting":
         return "".join(parts)
-    parts.append(f"<h2>New since the last meeting ({_e(content.new_since)})</h2>")
+    parts.append(f"<h2>New since {_e(content.new_since_what)} ({_e(content.new_since)})</h2>")
+    parts.append(
+        "<p class='muted'>New: it happened on or after that day, or was recorded on Jigsaw on or after it "
+        "(older events shared late are new to the group).</p>"
+    )
     if content.new_rows:
         parts.append(
             f"<p>{len(content.new_rows)} entr{'y' if len(content.new_rows) == 1 else 'ies'}, also marked with a "
@@ -215,7 +219,7 @@ def front_body(content: PackContent) -> str:
         )
         parts.append(_table(content.new_rows))
     else:
-        parts.append("<p>Nothing new has been recorded since the last meeting.</p>")
+        parts.append(f"<p>Nothing new has been recorded since {_e(content.new_since_what)}.</p>")
     return "".join(parts)
 
 
@@ -225,7 +229,7 @@ def chronology_html(content: PackContent, rows: list[Row], *, first: bool) -> st
         which = "significant events only" if content.variant == "significant" else "every entry"
         heading = (
             f"<h2>Chronology ({which}, oldest first)</h2>"
-            "<p class='muted'>Bold: marked significant. Blue rule: new since the last meeting.</p>"
+            f"<p class='muted'>Bold: marked significant. Blue rule: new since {_e(content.new_since_what)}.</p>"
         )
     return heading + (_table(rows) if rows else "<p>No entries.</p>")
 

@@ -56,6 +56,16 @@ def request(chair, meeting, variant, django_capture_on_commit_callbacks, **extra
     return rendered(pack)
 
 
+def test_new_counts_from_the_last_meeting_or_at_the_first_from_the_day_the_group_began(meeting, group, chair, kit):
+    from coregroups.packs.content import pack_content
+
+    first = pack_content(kit, meeting, Variant.FULL)
+    assert (first.new_since_what, first.new_since) == ("the core group began", f"{group.started_on:%d %b %Y}")
+    second = services.meeting_record(actor=chair, group=group, data=meeting_input(group, days_ago=0))
+    later = pack_content(kit, second, Variant.FULL)
+    assert (later.new_since_what, later.new_since) == ("the last meeting", f"{meeting.held_on:%d %b %Y}")
+
+
 def test_a_meeting_needs_every_attendance_view_and_progress(group, chair):
     data = meeting_input(group, child_view="", safer="", decisions="")
     data.attendance.popitem()
@@ -117,7 +127,7 @@ def test_the_pack_as_a_reader_sees_it(meeting, chair, kit, alice, dsl, tmp_path,
     whole = "\n".join(pages)
     assert "Indicated level" in whole and "Toxic trio" in whole
     assert "Health visitor visits weekly" in whole and "Kit's weight back on the 25th centile" in whole
-    assert "New since the last meeting" in whole
+    assert "New since the core group began" in whole  # its first meeting: there is no last one
     assert "Restricted entry:" in whole and "disclosure by mother" not in whole
     assert "shortened: the full text is online" in whole
     assert pack.sha256 == hashlib.sha256(bytes(pack.pdf)).hexdigest()
