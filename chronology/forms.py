@@ -31,7 +31,7 @@ class FindChildForm(forms.Form):
     dob_year = forms.IntegerField(label="Year", required=False, min_value=1900, max_value=2100)
 
     def clean_nhs_number(self) -> str:
-        value = "".join(self.cleaned_data["nhs_number"].split())
+        value = "".join(self.cleaned_data["nhs_number"].replace("-", " ").split())  # 999 123 4567, 999-123-4567
         if value and not (value.isdigit() and len(value) == 10 and nhs_number.is_valid(value)):
             raise forms.ValidationError("Enter a valid 10-digit NHS number, like 999 123 4567")
         return value

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import jellyfish
 import structlog
+from anyascii import anyascii
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -89,9 +90,10 @@ LIKELY_MATCH_THRESHOLD = round((GIVEN_NAME_FLOOR + FAMILY_NAME_FLOOR) / 2, 3)
 
 
 def normalise_name(value: str) -> str:
-    """Lower case, accents removed, hyphens as spaces, anything but letters and spaces dropped."""
-    decomposed = unicodedata.normalize("NFKD", value or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """Lower case, in Latin letters (accents removed; letters such as ł, ø and æ, and other scripts, written as
+    their usual Latin transliteration: 'Hołt' -> 'holt', 'Søren' -> 'soren', 'Ελένη' -> 'eleni'), hyphens as
+    spaces, anything but letters and spaces dropped."""
+    plain = anyascii(unicodedata.normalize("NFC", value or "")).lower()
     plain = re.sub(r"[-_.,/]+", " ", plain)
     plain = re.sub(r"[^a-z ]+", "", plain)  # O'Brien and OBrien are one name
     return " ".join(plain.split())
