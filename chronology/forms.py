@@ -9,9 +9,10 @@ from stdnum.gb import upn as upn_checker
 from agencies.models import Agency, InvolvementReason, User
 from chronology import vocabulary as v
 from chronology.selectors import Identifiers
+from config.forms import DatesMixin, date_parts
 
 
-class FindChildForm(forms.Form):
+class FindChildForm(DatesMixin, forms.Form):
     nhs_number = forms.CharField(
         label="NHS number",
         required=False,
@@ -26,9 +27,7 @@ class FindChildForm(forms.Form):
     )
     given_name = forms.CharField(label="First name", required=False)
     family_name = forms.CharField(label="Last name", required=False)
-    dob_day = forms.IntegerField(label="Day", required=False, min_value=1, max_value=31)
-    dob_month = forms.IntegerField(label="Month", required=False, min_value=1, max_value=12)
-    dob_year = forms.IntegerField(label="Year", required=False, min_value=1900, max_value=2100)
+    dob_day, dob_month, dob_year = date_parts()
 
     def clean_nhs_number(self) -> str:
         value = "".join(self.cleaned_data["nhs_number"].replace("-", " ").split())  # 999 123 4567, 999-123-4567
@@ -44,16 +43,7 @@ class FindChildForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        parts = [data.get("dob_day"), data.get("dob_month"), data.get("dob_year")]
-        data["date_of_birth"] = None
-        if any(p is not None for p in parts):
-            if None in parts:
-                self.add_error("dob_day", "Date of birth must include a day, month and year")
-            else:
-                try:
-                    data["date_of_birth"] = date(parts[2], parts[1], parts[0])
-                except ValueError:
-                    self.add_error("dob_day", "Date of birth must be a real date")
+        data["date_of_birth"] = self.date_from("dob", "of birth", required=False)
         by_name = data.get("given_name") and data.get("family_name") and data["date_of_birth"]
         if not self.errors and not (data.get("nhs_number") or data.get("upn") or by_name):
             raise forms.ValidationError(
@@ -139,7 +129,7 @@ def _tristate(value: str) -> bool | None:
     return {"yes": True, "no": False}.get(value)
 
 
-class EventForm(forms.Form):
+class EventForm(DatesMixin, forms.Form):
     """Logging an event: what happened, to whom, seen or not, in the child's words, shared how."""
 
     type = forms.ChoiceField(
@@ -154,9 +144,7 @@ class EventForm(forms.Form):
         empty_label="Not a referral",
         help_text="The receiving agency is told, and you are told its outcome.",
     )
-    occurred_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
-    occurred_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
-    occurred_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
+    occurred_day, occurred_month, occurred_year = date_parts()
     factors = forms.MultipleChoiceField(choices=v.choices(v.FACTORS), required=False, label="What does it show?")
     child_seen = forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label="Was the child seen?")
     child_seen_alone = forms.ChoiceField(choices=YES_NO_UNKNOWN, required=False, label="Was the child seen alone?")
@@ -194,9 +182,7 @@ class EventForm(forms.Form):
     strangulation = forms.BooleanField(label="Strangulation or choking", required=False)
     threats_to_kill = forms.BooleanField(label="Threats to kill", required=False)
     dash_score = forms.IntegerField(label="DASH score (ticks, 0 to 24)", required=False, min_value=0, max_value=24)
-    returned_on_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
-    returned_on_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
-    returned_on_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
+    returned_on_day, returned_on_month, returned_on_year = date_parts()
     outcome = forms.ChoiceField(
         label="Outcome", choices=[("", "No outcome recorded"), *v.choices(v.OUTCOMES)], required=False
     )
@@ -217,25 +203,10 @@ class EventForm(forms.Form):
         self.child = child
         self.fields["to_agency"].queryset = Agency.objects.select_related("area").order_by("area__name", "name")
 
-    def _date(self, prefix: str, label: str, *, required: bool) -> date | None:
-        parts = [self.cleaned_data.get(f"{prefix}_{p}") for p in ("day", "month", "year")]
-        if all(p is None for p in parts):
-            if required:
-                self.add_error(f"{prefix}_day", f"Enter the date {label}")
-            return None
-        if None in parts:
-            self.add_error(f"{prefix}_day", f"The date {label} must include a day, month and year")
-            return None
-        try:
-            return date(parts[2], parts[1], parts[0])
-        except ValueError:
-            self.add_error(f"{prefix}_day", f"The date {label} must be a real date")
-            return None
-
     def clean(self):
         data = super().clean()
-        data["occurred_on"] = self._date("occurred", "it happened", required=True)
-        data["returned_on"] = self._date("returned_on", "the child returned", required=False)
+        data["occurred_on"] = self.date_from("occurred", "it happened", required=True)
+        data["returned_on"] = self.date_from("returned_on", "the child returned", required=False)
         if data.get("type") == "referral" and not data.get("to_agency"):
             self.add_error("to_agency", "Choose the agency the referral went to")
         return data

@@ -7,6 +7,7 @@ from datetime import date
 from django import forms
 
 from agencies.models import User
+from config.forms import DatesMixin, date_fields
 from coregroups.models import ActionStatus, Member, MemberKind, Plan, PlanAction, Presence, Safer
 from coregroups.services import MeetingInput
 
@@ -18,46 +19,6 @@ CATEGORIES = [
     ("multiple", "Multiple categories"),
 ]
 FAMILY_CHOICES = [(k.value, k.label) for k in (MemberKind.PARENT, MemberKind.CARER, MemberKind.CHILD, MemberKind.OTHER)]
-
-
-def _part(label: str, low: int, high: int) -> forms.IntegerField:
-    message = f"{label} must be a number from {low} to {high}"
-    return forms.IntegerField(
-        label=label,
-        min_value=low,
-        max_value=high,
-        required=False,
-        error_messages={"invalid": message, "min_value": message, "max_value": message},
-    )
-
-
-def date_fields(prefix: str) -> dict[str, forms.Field]:
-    return {
-        f"{prefix}_day": _part("Day", 1, 31),
-        f"{prefix}_month": _part("Month", 1, 12),
-        f"{prefix}_year": _part("Year", 1900, 2100),
-    }
-
-
-class DatesMixin:
-    """GOV.UK date inputs: three boxes, one error, on the day box (where the error summary links)."""
-
-    def date_from(self, prefix: str, what: str, *, required: bool) -> date | None:
-        if any(self.has_error(f"{prefix}_{p}") for p in ("day", "month", "year")):
-            return None
-        parts = [self.cleaned_data.get(f"{prefix}_{p}") for p in ("day", "month", "year")]
-        if all(p is None for p in parts):
-            if required:
-                self.add_error(f"{prefix}_day", f"Enter the date {what}")
-            return None
-        if None in parts:
-            self.add_error(f"{prefix}_day", f"The date {what} must include a day, month and year")
-            return None
-        try:
-            return date(parts[2], parts[1], parts[0])
-        except ValueError:
-            self.add_error(f"{prefix}_day", f"The date {what} must be a real date")
-            return None
 
 
 def person_label(user: User) -> str:

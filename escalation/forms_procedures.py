@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import forms
 
 from agencies.models import User
 from chronology import vocabulary as v
+from config.forms import DatesMixin, date_parts
 from escalation.models import StageOutcome
 
 
@@ -82,10 +81,8 @@ class ReferralOutcomeForm(forms.Form):
     )
 
 
-class ClosureRequestForm(forms.Form):
-    occurred_day = forms.IntegerField(label="Day", min_value=1, max_value=31, required=False)
-    occurred_month = forms.IntegerField(label="Month", min_value=1, max_value=12, required=False)
-    occurred_year = forms.IntegerField(label="Year", min_value=1900, max_value=2100, required=False)
+class ClosureRequestForm(DatesMixin, forms.Form):
+    occurred_day, occurred_month, occurred_year = date_parts()
     summary = forms.CharField(
         label="Why is the case closing, and what is in place for the child?",
         help_text="Say who still works with the child, what the family has agreed to, and how the risk is now managed.",
@@ -100,19 +97,7 @@ class ClosureRequestForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        parts = [data.get(f"occurred_{p}") for p in ("day", "month", "year")]
-        data["occurred_on"] = None
-        if self.has_error("occurred_day") or self.has_error("occurred_month") or self.has_error("occurred_year"):
-            return data
-        if all(p is None for p in parts):
-            self.add_error("occurred_day", "Enter the date the case closes")
-        elif None in parts:
-            self.add_error("occurred_day", "The date the case closes must include a day, month and year")
-        else:
-            try:
-                data["occurred_on"] = date(parts[2], parts[1], parts[0])
-            except ValueError:
-                self.add_error("occurred_day", "The date the case closes must be a real date")
+        data["occurred_on"] = self.date_from("occurred", "the case closes", required=True)
         return data
 
 

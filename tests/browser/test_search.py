@@ -67,7 +67,7 @@ def test_search_lists_readable_children_and_discloses_another_only_on_exact_iden
     page.get_by_label("Year").fill("2019")
     page.get_by_role("button", name="Find").click()
     summary = page.locator(".govuk-error-summary")
-    expect(summary).to_contain_text("Date of birth must be a real date")
+    expect(summary).to_contain_text("The date of birth must be a real date")
     expect(summary).to_contain_text("Enter a valid 10-digit NHS number")
     expect(page.locator("#results")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "search-errors.png", full_page=True)

@@ -77,6 +77,30 @@ def test_errors_use_the_error_summary_and_write_nothing(client_for, alice, kit):
     assert not Event.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("day", "month", "year", "said", "not_said"),
+    [
+        (
+            "aa",
+            "b",
+            "26",
+            ["The day must be a number from 1 to 31", "The year must be 4 numbers, from 1900 to 2100"],
+            ["Enter the date it happened", "whole number", "greater than"],
+        ),
+        ("3", "", "2025", ["The date it happened must include a month"], ["day, month and year"]),
+        ("", "", "", ["Enter the date it happened"], ["must include"]),
+    ],
+)
+def test_a_date_typed_wrongly_is_refused_once_in_plain_words(client_for, alice, kit, day, month, year, said, not_said):
+    page = record(client_for(alice), kit, occurred_day=day, occurred_month=month, occurred_year=year).content.decode()
+    summary = page.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    for words in said:
+        assert words in summary, words
+    for words in not_said:
+        assert words not in page, words
+    assert not Event.objects.exists()
+
+
 def test_a_future_date_is_refused(client_for, alice, kit):
     tomorrow = timezone.localdate() + datetime.timedelta(days=2)
     page = record(

@@ -201,10 +201,10 @@ def test_an_auditor_finds_only_records_opened_for_audit_and_is_offered_an_audit_
         ({"nhs_number": "999 123 4518"}, "Enter a valid 10-digit NHS number", "id_nhs_number"),
         (
             {"name": "Kit", "dob_day": 31, "dob_month": 2, "dob_year": 2020},
-            "Date of birth must be a real date",
+            "The date of birth must be a real date",
             "id_dob_day",
         ),
-        ({"name": "Kit", "dob_day": 3}, "Date of birth must include a day, month and year", "id_dob_day"),
+        ({"name": "Kit", "dob_day": 3}, "The date of birth must include a month and a year", "id_dob_day"),
         ({}, "Enter a name, a date of birth, an NHS number or a unique pupil number", "id_name"),
     ],
 )
