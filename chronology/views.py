@@ -8,6 +8,7 @@ import hashlib
 import rules
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -139,6 +140,11 @@ def child_detail(request, child_id: int):
             "filter_form": filter_form,
             "filter_query": query.urlencode(),
             "filters_in_words": _filters_in_words(filter_form),
+            # The first, the last, and the pages either side of this one (GOV.UK pagination).
+            "page_numbers": list(
+                chronology.page.paginator.get_elided_page_range(chronology.page.number, on_each_side=1, on_ends=1)
+            ),
+            "ellipsis": Paginator.ELLIPSIS,
             "printed_at": timezone.now(),
             "newest_query": newest.urlencode(),
             "entries_key": entries_key,

@@ -251,6 +251,9 @@ def test_filters_are_kept_in_the_url_and_across_pages(client_for, alice, bob, ki
     assert "10 entries match the filters" in dated
     all_pages = client.get(url).content.decode()
     assert "61 entries" in all_pages and "Page 1 of 2" in all_pages
+    # Numbered pages (GOV.UK pagination): the current one marked, the others a link, keeping the filters.
+    assert 'aria-label="Page 1" aria-current="page">1</a>' in all_pages
+    assert 'href="?page=2#chronology" aria-label="Page 2">2</a>' in all_pages
     filtered = client.get(url, {"agency": alice.agency_id}).content.decode()
     assert f"agency={alice.agency_id}&amp;page=2" in filtered
     # The page says what it is narrowed to (in print too), and newest first keeps the filters.
