@@ -4,6 +4,7 @@ from datetime import date
 
 import nhs_number
 from django import forms
+from django.utils import timezone
 from stdnum.gb import upn as upn_checker
 
 from agencies.models import Agency, InvolvementReason, User
@@ -261,6 +262,25 @@ class EventForm(DatesMixin, forms.Form):
             amends=amends,
             amendment_reason=amendment_reason,
             amendment_kind=amendment_kind,
+        )
+
+    def partial_input(self, *, agency):
+        """What a form with errors already says, for the prompts it would meet once corrected: None until its
+        type is known. Fields in error stand empty (a missing date as today: the caller leaves the prompts that
+        depend on the child's age then), so their prompts wait."""
+        from chronology.services import EventInput
+
+        data = self.cleaned_data
+        if not data.get("type"):
+            return None
+        return EventInput(
+            occurred_on=data.get("occurred_on") or timezone.localdate(),
+            agency=agency,
+            type=data["type"],
+            summary=data.get("summary") or "",
+            child_seen=_tristate(data.get("child_seen", "")),
+            child_seen_alone=_tristate(data.get("child_seen_alone", "")),
+            child_voice=data.get("child_voice", ""),
         )
 
     def confirmations(self) -> set[str]:

@@ -212,6 +212,16 @@ def _event_form(request, child, access, *, form_class, original):
             else:
                 messages.success(request, "Amendment recorded." if original else "Entry recorded.")
                 return redirect(reverse("child-detail", args=[child.pk]) + f"?order=newest#entry-{event.pk}")
+    elif request.method == "POST":
+        # Every prompt the rest of the form already meets is said now, with the errors, not one round later.
+        partial = form.partial_input(agency=user.agency)
+        if partial is not None:
+            for nudge in services.event_nudges(partial, child=child, confirmed=form.confirmations()):
+                if nudge.field == "type" and form.cleaned_data.get("occurred_on") is None:
+                    continue  # the age-based prompts wait for the date
+                if nudge.field in form.fields and nudge.field not in form.errors:  # one message a field
+                    form.add_error(nudge.field, nudge.message)
+                    nudges.append(nudge)
     return render(
         request,
         "chronology/event_form.html",

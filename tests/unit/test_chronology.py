@@ -77,6 +77,13 @@ def test_errors_use_the_error_summary_and_write_nothing(client_for, alice, kit):
     assert not Event.objects.exists()
 
 
+def test_a_prompt_the_rest_of_the_form_meets_comes_with_the_errors_not_a_round_later(client_for, alice, kit):
+    page = record(client_for(alice), kit, type="home_visit", summary="", child_seen="").content.decode()
+    summary = page.split('class="govuk-error-summary"')[1].split("</ul>")[0]
+    assert "Enter what happened" in summary and "Say whether you saw the child" in summary
+    assert not Event.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("day", "month", "year", "said", "not_said"),
     [
