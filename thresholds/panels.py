@@ -40,8 +40,21 @@ def indicated_level_context(request, child, access):
         "snapshot": snapshot,
         "flags": [(flag, FLAG_WORDS.get(flag, flag.replace("_", " "))) for flag in snapshot.flags],
         "reasons": reasons,
+        "bands": _bands(child.area_id, snapshot.policy),
         "child": child,
     }
+
+
+def _bands(area_id: int | None, label: str) -> list[tuple[int, float]]:
+    """Where each level above the first starts, in points, under the policy the snapshot used (a policy version
+    never changes); empty if that is no longer the area's policy."""
+    key = f"policy-bands:{area_id}:{label}"
+    bands = cache.get(key)
+    if bands is None:
+        policy = services.policy_for_area(area_id)
+        bands = [(level, min_score) for level, _, min_score in policy.levels[1:]] if policy.label == label else []
+        cache.set(key, bands, 60 * 60)
+    return bands
 
 
 def _linked_reasons(snapshot) -> list[dict]:

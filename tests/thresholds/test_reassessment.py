@@ -131,6 +131,8 @@ def test_the_childs_page_shows_the_indicated_level_and_why(client_for, alice, ki
     assert "Bruising on a baby who is not independently mobile" in page
     assert "Why: every reason and its events" in page
     assert "It never decides anything by itself" in page
+    # The score is explained by the policy's own bands (the default's, from the domain notes).
+    assert "level 2 from 10 points, level 3 from 25 points, level 4 from 50 points" in page
 
 
 # --- policy changes need a second person ------------------------------------------------------------
