@@ -155,6 +155,7 @@ class Home:
     my_actions: list = field(default_factory=list)
     my_alerts: list = field(default_factory=list)
     my_alerts_total: int = 0
+    my_disagreements: list = field(default_factory=list)
     queue_open: int = 0
     queue_overdue: int = 0
     to_confirm: int = 0
@@ -239,6 +240,18 @@ def _alerts(home: Home, user: User, now: datetime) -> None:
         alert.overdue = alert.state == AlertState.OPEN and alert.acknowledge_by <= now
 
 
+def _disagreements(home: Home, user: User, now: datetime) -> None:
+    """The open professional disagreements the person raised, is named in, owns a stage of or takes part in
+    (leads' oversight of the rest is the queue's count)."""
+    from escalation import selectors as esc
+
+    personal = Q(disagreement__raised_by=user) | Q(disagreement__with_whom=user) | Q(owner=user) | Q(participants=user)
+    stages = esc.disagreement_stages_open(user).filter(personal).distinct()
+    home.my_disagreements = list(stages.select_related("disagreement__child", "owner").order_by("due_at")[:LIST_LIMIT])
+    for stage in home.my_disagreements:
+        stage.overdue = stage.due_at <= now
+
+
 def _chair(home: Home, user: User, today: date) -> None:
     from coregroups.models import ActionStatus, CoreGroup, Meeting, Pack, PackState, PlanAction, Variant
 
@@ -317,6 +330,7 @@ def home_for(*, user: User, now: datetime | None = None) -> Home:
         _my_children(home, user)
         _my_actions(home, user, today)
     _alerts(home, user, now)
+    _disagreements(home, user, now)
     _chair(home, user, today)
     if home.agency_lead:
         _agency_lead(home, user)

@@ -167,6 +167,24 @@ def test_a_practitioner_awaiting_confirmation_is_not_told_what_other_agencies_ad
         assert new_tags(page) == 0 and "shouting" not in page
 
 
+def test_the_professional_disagreements_a_person_is_part_of_are_on_their_home_page(client_for, alice, ann, bob, kit):
+    from escalation.services.disagreements import disagreement_raise
+
+    involve(kit, ann)
+    disagreement = disagreement_raise(
+        actor=alice,
+        child=kit,
+        decision_disputed="Ann's decision on 2 November to take no further action.",
+        concern="Kit has been seen hungry at school three times this month and nobody has visited.",
+        with_whom=ann,
+    )
+    link = f'href="/disagreements/{disagreement.pk}/">{kit.full_name}: stage 1'
+    for person in (alice, ann):  # the one who raised it, and the one it is with
+        home = client_for(person).get(reverse("home")).content.decode()
+        assert "Professional disagreements you are part of" in home and link in home, person
+    assert "Professional disagreements you are part of" not in client_for(bob).get(reverse("home")).content.decode()
+
+
 def test_listing_children_on_the_home_page_writes_nothing_to_the_access_log(client_for, alice, kit):
     client_for(alice).get(reverse("home"))
     assert not AccessLog.objects.exists()
