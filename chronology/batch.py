@@ -103,6 +103,13 @@ def agency_problems(document: Any, *, agency: Agency) -> list[Problem]:
     problems = []
     if not isinstance(document, dict):
         return [Problem((), "must be an exchange document: a JSON object (see docs/exchange.md)")]
+    source = document.get("source")
+    if isinstance(source, str) and source and _sent_for_another_agency(source, agency):
+        # A source is one system, whose refs name its records: one agency's key may not send as another's system
+        # (its refs would take, or clash with, the records that system sends).
+        problems.append(
+            Problem(("source",), f"'{source}' is the system another agency's records came from: send as your own")
+        )
     agencies = document.get("agencies")
     for i, item in enumerate(agencies if isinstance(agencies, list) else ()):
         if isinstance(item, dict) and item.get("code") != agency.code:
@@ -134,6 +141,10 @@ def agency_problems(document: Any, *, agency: Agency) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def _sent_for_another_agency(source: str, agency: Agency) -> bool:
+    return Event.objects.filter(source_system=source).exclude(agency=agency).exists()
 
 
 def problems_by_place(problems: list[Problem]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from agencies.models import AuditEntry
 from chronology.models import BatchImport, ChildIdentifier, Event, EventsVersion, Person
 from tests.api.conftest import AgencySystem
+from tests.factories import involve
 from thresholds.models import ReassessmentDue
 
 CREATE = reverse("api-import-create")
@@ -150,6 +151,23 @@ def test_what_a_key_may_not_write_is_refused_before_anything_is_queued(
     assert words in " ".join(response.json()[place])
     assert not BatchImport.objects.exists()
     assert not Event.objects.exists() and not ChildIdentifier.objects.exists()
+
+
+def test_a_key_may_not_send_as_another_agencys_system(send, system_a, system_b, alice, bob, kit):
+    school = document(
+        source="school-mis",
+        agencies=[{"code": "agency-b", "name": "Agency B", "kind": "school"}],
+        events=[event(1, agency="agency-b")],
+    )
+    involve(kit, bob)
+    assert status_of(system_b, send(system_b, school, acting=bob), bob)["state"] == "done"
+    before = Event.objects.count(), BatchImport.objects.count()
+    response = send(system_a, document(source="school-mis"), acting=alice)
+    assert response.status_code == 400, response.content
+    assert "another agency's records came from" in " ".join(response.json()["source"])
+    assert (Event.objects.count(), BatchImport.objects.count()) == before
+    # Its own system's name is fine.
+    assert status_of(system_a, send(system_a, document(), acting=alice), alice)["state"] == "done"
 
 
 def test_malformed_json_and_a_body_that_is_no_document_are_refused(send, system_a, alice, kit):
@@ -290,10 +308,9 @@ def test_another_agencys_entries_are_neither_amended_nor_described(send, system_
     ours = document(
         events=[event(1), event(2, amends="hv-1", amendment_reason="Wrong child", amendment_kind="filed_in_error")]
     )
-    refused = status_of(system_a, send(system_a, ours, acting=alice), alice)
-    assert refused["state"] == "refused"
-    messages = {p["place"]: p["message"] for p in refused["problems"]}
-    assert messages["events[0].agency"].startswith("differs from the stored event 'agency-a-system:hv-1'")
-    assert "summary" not in " ".join(messages)  # nothing said about what their entry holds
-    assert messages["events[1].amends"].startswith("Only the recording agency")
-    assert Event.objects.count() == 1
+    # Their system sent under this name first: ours may not send as it, so it neither amends their entry nor
+    # learns anything of it.
+    refused = send(system_a, ours, acting=alice)
+    assert refused.status_code == 400, refused.content
+    assert set(refused.json()) == {"source"} and "Strategy" not in refused.content.decode()
+    assert Event.objects.count() == 1 and not Event.objects.filter(amends__isnull=False).exists()
