@@ -72,15 +72,16 @@ def new_entry_ids(*, user: User, visit: Visit, event_ids: list[int]) -> set[int]
     )
 
 
-def _new_from_other_agencies(user: User, child_ids: list[int]) -> dict[int, int | None]:
-    """Per child: entries other agencies stored since `user` last looked (None: never opened). Entries of a merged
-    record count for the record it was merged into; withdrawn entries do not count."""
+def _new_from_other_agencies(user: User, child_ids: list[int]) -> tuple[dict[int, int | None], dict[int, datetime]]:
+    """Per child: entries other agencies stored since `user` last looked (None: never opened), and when that was.
+    Entries of a merged record count for the record it was merged into; withdrawn entries do not count. The
+    chronology lists exactly these from the home page's link (`?new=on&since=`, `new_since_look`)."""
     visits = dict(
         ChronologyVisit.objects.filter(user=user, child_id__in=child_ids).values_list("child_id", "last_viewed_at")
     )
     counts: dict[int, int | None] = {pk: (0 if pk in visits else None) for pk in child_ids}
     if not visits:
-        return counts
+        return counts, visits
     merged = dict(Child.objects.filter(merged_into_id__in=list(visits)).values_list("pk", "merged_into_id"))
     since = Q(pk__in=[])
     for record, surviving in [*((pk, pk) for pk in visits), *merged.items()]:
@@ -95,7 +96,18 @@ def _new_from_other_agencies(user: User, child_ids: list[int]) -> dict[int, int 
     for row in rows:
         surviving = merged.get(row["child_id"], row["child_id"])
         counts[surviving] = (counts[surviving] or 0) + row["n"]
-    return counts
+    return counts, visits
+
+
+def new_since_look(value: str, *, now: datetime | None = None) -> datetime | None:
+    """The moment a home page's "N new" link counted from (`since`, as it wrote it), if it is one."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None or moment > (now or timezone.now()):
+        return None
+    return moment
 
 
 # --- levels --------------------------------------------------------------------------------------
@@ -137,6 +149,7 @@ class ChildRow:
     level: int | None
     level_name: str
     new: int | None = None  # entries other agencies added since the person last looked; None: never opened
+    looked_at: datetime | None = None  # when they last looked
     awaiting_confirmation: bool = False
 
 
@@ -190,13 +203,14 @@ def _my_children(home: Home, user: User) -> None:
     # own agency's entries, so what other agencies added is neither counted nor hinted at.
     access = policy.access_for_many(user, children)
     readable_whole = [c for c in children if access[c.pk] is not None and not access[c.pk].awaiting_confirmation]
-    new = _new_from_other_agencies(user, [c.pk for c in readable_whole])
+    new, looked = _new_from_other_agencies(user, [c.pk for c in readable_whole])
     rows = [
         ChildRow(
             child=c,
             level=c.level,
             level_name=c.level_name or "",
             new=new.get(c.pk),
+            looked_at=looked.get(c.pk),
             awaiting_confirmation=c.pk not in new,
         )
         for c in children

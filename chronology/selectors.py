@@ -139,6 +139,7 @@ class ChronologyFilters:
     # "New since you last looked": stored after this moment, by someone other than this user.
     stored_after: datetime | None = None
     not_recorded_by: int | None = None
+    not_agency: int | None = None  # the home page's count: what other agencies added
 
     @property
     def active(self) -> bool:
@@ -206,6 +207,8 @@ def _filtered(events, filters: ChronologyFilters):
         events = events.filter(on_chronology_q(), stored_at__gt=filters.stored_after)
     if filters.not_recorded_by:
         events = events.exclude(recorded_by_user_id=filters.not_recorded_by)
+    if filters.not_agency:
+        events = events.exclude(agency_id=filters.not_agency)
     if filters.factors:
         # JSON list containment differs between databases; ids of matching events keep it portable.
         wanted = set(filters.factors)

@@ -100,8 +100,14 @@ def child_detail(request, child_id: int):
     filter_form = ChronologyFilterForm(asked if request.GET else None, agencies=agencies)
     filters = _filters(filter_form)
     filtered = filters.active  # the order alone is not a filter
-    only_new = request.GET.get("new") == "on" and visit.seen_until is not None
-    if only_new:
+    # From the home page's "N new": exactly what it counted, what other agencies added since the last look.
+    since_look = home.new_since_look(request.GET.get("since", "")) if request.GET.get("new") == "on" else None
+    only_new = request.GET.get("new") == "on" and (since_look is not None or visit.seen_until is not None)
+    if since_look is not None:
+        filters = dataclasses.replace(
+            filters, stored_after=since_look, not_recorded_by=request.user.pk, not_agency=request.user.agency_id
+        )
+    elif only_new:
         filters = dataclasses.replace(filters, stored_after=visit.seen_until, not_recorded_by=request.user.pk)
     chronology = selectors.chronology_get(
         actor=request.user,
@@ -113,8 +119,9 @@ def child_detail(request, child_id: int):
     )
     query = request.GET.copy()
     query.pop("page", None)
-    newest = query.copy()  # the same filters, newest first
+    newest, oldest = query.copy(), query.copy()  # the same filters, in either order
     newest["order"] = "newest"
+    oldest.pop("order", None)
     new_count = (
         selectors.entries_new_count(actor=request.user, child=child, access=access, since=visit.seen_until)
         if visit.seen_until
@@ -147,10 +154,12 @@ def child_detail(request, child_id: int):
             "ellipsis": Paginator.ELLIPSIS,
             "printed_at": timezone.now(),
             "newest_query": newest.urlencode(),
+            "oldest_query": oldest.urlencode(),
             "entries_key": entries_key,
             "visit": visit,
             "new_count": new_count,
             "only_new": only_new,
+            "since_look": since_look,
             "filtered": filtered,
             "timeline": mark_safe(chronology.timeline_svg),  # noqa: S308 - drawn by chronology.timeline, escaped
             "panels": panels.panels_for(request, child, access),

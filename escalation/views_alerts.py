@@ -108,6 +108,7 @@ def queue(request):
     data.setdefault("state", "open")
     form = QueueFilterForm(data)
     now = clock.now()
+    overdue_stages_only = request.GET.get("disagreements") == "overdue"  # the home page's count of them
     rows = [
         QueueRow(alert=a, cause=cause_words(a.cause), clock=acknowledgement_clock(a, now))
         for a in selectors.alert_queue(user, form.filters(), now=now)
@@ -123,7 +124,12 @@ def queue(request):
             "area_lead": Role.AREA_SAFEGUARDING_LEAD in user.role_codes(),
             "referrals": [(r, r.outcome_due_at <= now) for r in selectors.referrals_awaiting(user)],
             "closures": selectors.closures_awaiting(user),
-            "stages": [(s, s.due_at <= now) for s in selectors.disagreements_open(user)],
+            "stages": [
+                (s, s.due_at <= now)
+                for s in selectors.disagreements_open(user)
+                if not overdue_stages_only or s.due_at <= now
+            ],
+            "overdue_stages_only": overdue_stages_only,
         },
     )
 

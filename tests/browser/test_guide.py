@@ -310,7 +310,7 @@ def test_the_guide_screenshots(live_server, browser, sign_in_as, world):
     queue = page.locator("section[aria-labelledby=queue-heading]")
     expect(queue).to_contain_text("Your agency's escalation queue")
     expect(queue.get_by_role("link", name=f"{agency_open} open alerts")).to_be_visible()
-    expect(queue.get_by_role("link", name="1 involvements to confirm")).to_be_visible()
+    expect(queue.get_by_role("link", name="1 involvement to confirm")).to_be_visible()
     high = page.locator("section[aria-labelledby=high-level-heading]")
     expect(high.get_by_role("link", name="2 children")).to_be_visible()
     expect(high.locator("li", has_text="Kit Invented")).to_contain_text("Level 3")
@@ -375,7 +375,7 @@ def test_the_guide_screenshots(live_server, browser, sign_in_as, world):
     context, page = signed_in(w.lena)
     levels = page.locator("section[aria-labelledby=levels-heading]")
     expect(levels).to_contain_text("Children you can open, by indicated level")
-    for name in ("1 children at level 3", "1 children at level 4", "2 children not yet assessed"):
+    for name in ("1 child at level 3", "1 child at level 4", "2 children not yet assessed"):
         expect(levels.get_by_role("link", name=name)).to_be_visible()
     expect(
         page.locator("section[aria-labelledby=queue-heading]").get_by_role("link", name="4 open alerts")
@@ -391,7 +391,7 @@ def test_the_guide_screenshots(live_server, browser, sign_in_as, world):
     shot(page, "area-lead-alert-queue", full_page=True)
 
     page.get_by_role("link", name="Home").click()
-    levels.get_by_role("link", name="1 children at level 4").click()
+    levels.get_by_role("link", name="1 child at level 4").click()
     expect(h1(page)).to_have_text("Children at indicated level 4")
     expect(page.locator("main table")).to_contain_text("Noor Invented")
     shot(page, "area-lead-children-by-level", full_page=True)

@@ -207,6 +207,25 @@ def test_a_practitioner_raises_a_disagreement_and_stage_one_opens(client_for, al
     assert "Carol closed the referral of 3 March" in page and "home smelt of cannabis" in page
 
 
+def test_the_home_pages_count_of_overdue_stages_opens_exactly_those(client_for, alice, lead, kit, carol):
+    long_ago = timezone.now() - datetime.timedelta(days=20)
+    late = disagreements.disagreement_raise(
+        actor=alice, child=kit, decision_disputed="The decision of 1 October to close.", concern=CONCERN, now=long_ago
+    )
+    disagreements.disagreement_raise(
+        actor=alice, child=kit, decision_disputed="The decision of 20 November to wait.", concern=CONCERN
+    )
+    client = client_for(lead)
+    home = client.get(reverse("home")).content.decode()
+    overdue = reverse("alert-queue") + "?disagreements=overdue#disagreements"
+    assert f'href="{overdue}">1<span class="govuk-visually-hidden"> disagreement overdue' in home
+    listed = client.get(overdue).content.decode().split('id="disagreements"')[1]
+    assert listed.count('href="/disagreements/') == 1 and f'href="/disagreements/{late.pk}/"' in listed
+    assert "Overdue" in listed
+    everything = client.get(reverse("alert-queue")).content.decode().split('id="disagreements"')[1]
+    assert everything.count('href="/disagreements/') == 2
+
+
 def test_the_owner_moves_it_up_stage_two_opens_and_the_raiser_hears_every_outcome(
     client_for, alice, dsl, kit, carol, django_capture_on_commit_callbacks
 ):

@@ -61,7 +61,9 @@ def test_what_other_agencies_added_since_the_last_look_shows_on_home_and_is_mark
         client = client_for(alice)
         home = client.get(reverse("home")).content.decode()
         # Only another agency's entry counts on the home page, and its number links to the chronology.
-        assert re.search(rf'href="/children/{kit.pk}/\?new=on#chronology"><strong>1 new</strong>', home)
+        assert re.search(
+            rf'href="/children/{kit.pk}/\?new=on&amp;since=[^"#]+#chronology"><strong>1 new</strong>', home
+        )
         assert "1 new entry from other agencies" in home
         page = client.get(reverse("child-detail", args=[kit.pk])).content.decode()
         assert "1 entry was added by others since your last visit" in page
@@ -103,6 +105,34 @@ def test_what_another_agency_adds_during_the_first_visit_is_counted_and_marked(c
     with at(2):  # the next visit: nothing was added since the first one ended
         page = client_for(alice).get(reverse("child-detail", args=[kit.pk])).content.decode()
         assert new_tags(page) == 0 and "Nothing was added by others since your last visit" in page
+
+
+def test_the_home_pages_n_new_opens_exactly_those_n_entries(client_for, alice, ann, kit, school):
+    """Whatever the visit has already marked, the home page's number and the list it opens agree."""
+    involve(kit, ann)
+    with at(0):
+        client_for(alice).get(reverse("child-detail", args=[kit.pk]))
+    with at(0.05):
+        event(kit, school, "Kit was late three days running; mum said the alarm broke.")
+    with at(0.1):  # alice looks: the home page has nothing new now
+        client = client_for(alice)
+        client.get(reverse("child-detail", args=[kit.pk]))
+        assert "Nothing new from other agencies" in client.get(reverse("home")).content.decode()
+    with at(0.15):
+        event(kit, school, "Kit fell asleep in class and said she was up all night with the baby crying.")
+        event(kit, alice.agency, "Ann's home visit: Kit not in; mum says at nan's.", actor=ann)  # her own agency
+    with at(0.2):
+        client = client_for(alice)
+        home = client.get(reverse("home")).content.decode()
+        assert "1 new entry from other agencies" in home
+        link = re.search(rf'href="(/children/{kit.pk}/\?new=on&amp;since=[^"]+)"><strong>1 new</strong>', home)
+        page = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+        listed = page.split('<ol class="jigsaw-chronology')[1]
+        assert "asleep in class" in listed and "alarm broke" not in listed and "at nan" not in listed
+        assert "Showing only the 1 entry other agencies added since you last looked" in page
+        # A hand-made `since` from the future, or none at all, falls back to the visit's own marks.
+        future = client.get(reverse("child-detail", args=[kit.pk]) + "?new=on&since=2999-01-01T00:00:00%2B00:00")
+        assert future.status_code == 200 and "as your home page counted" not in future.content.decode()
 
 
 def test_an_entry_withdrawn_is_never_news_to_anyone(client_for, alice, dsl, kit, school):
@@ -197,7 +227,9 @@ def test_a_designated_lead_sees_the_queue_confirmations_and_high_level_children_
     involve(child, alice, reason=InvolvementReason.RECORDED_INFORMATION)
     home = client_for(dsl).get(reverse("home")).content.decode()
     assert "Your agency's escalation queue" in home
-    assert re.search(r'href="/involvements/to-confirm">1<span class="govuk-visually-hidden"> involvements', home)
+    assert re.search(
+        r'href="/involvements/to-confirm">1<span class="govuk-visually-hidden"> involvement to confirm', home
+    )
     assert 'href="/alerts/?overdue=on"' in home
     assert "Children you can open at indicated level 3 or above" in home
 
