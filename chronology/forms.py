@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import nhs_number
@@ -31,7 +32,7 @@ class FindChildForm(DatesMixin, forms.Form):
     dob_day, dob_month, dob_year = date_parts()
 
     def clean_nhs_number(self) -> str:
-        value = "".join(self.cleaned_data["nhs_number"].replace("-", " ").split())  # 999 123 4567, 999-123-4567
+        value = "".join(re.sub(r"[-\u2010-\u2015]", " ", self.cleaned_data["nhs_number"]).split())  # any dash
         if value and not (value.isdigit() and len(value) == 10 and nhs_number.is_valid(value)):
             raise forms.ValidationError("Enter a valid 10-digit NHS number, like 999 123 4567")
         return value

@@ -182,6 +182,7 @@ class Home:
     escalations_overdue: int = 0
     match_reviews: int = 0
     openings_to_review: int = 0
+    supervises: bool = False  # line managers and designated leads: the supervision list
 
 
 def _rows(children: list[Child]) -> list[ChildRow]:
@@ -340,6 +341,9 @@ def home_for(*, user: User, now: datetime | None = None) -> Home:
         area_lead=Role.AREA_SAFEGUARDING_LEAD in codes and user.agency_id is not None,
         auditor=Role.AUDITOR in codes and user.agency_id is not None,
     )
+    from escalation.services.loops import may_supervise
+
+    home.supervises = may_supervise(user)
     if home.practitioner:
         _my_children(home, user)
         _my_actions(home, user, today)

@@ -153,7 +153,7 @@ def pack_content(
             "other children's details",
         ] + ([f"{len(withheld)} address{'es' if len(withheld) != 1 else ''} the chair marked"] if withheld else [])
     shown = (reader_agency.pk if reader_agency else ALL_AGENCIES) if variant == Variant.RESTRICTED else None
-    content.rows = list(_rows(ids, variant, since if meeting else None, withheld, shown))
+    content.rows = list(_rows(ids, variant, since if meeting else None, withheld, shown, late=previous is not None))
     content.new_rows = [row for row in content.rows if row.new]
     return content
 
@@ -161,8 +161,10 @@ def pack_content(
 ALL_AGENCIES = "all"
 
 
-def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str], shown=None):
-    """shown: whose restricted entries are printed in full (an agency's id, ALL_AGENCIES, or None)."""
+def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str], shown=None, *, late=True):
+    """shown: whose restricted entries are printed in full (an agency's id, ALL_AGENCIES, or None). late: whether
+    an older event recorded since `since` is new too (since a last meeting; not at a first one, where the whole
+    history recorded when the group formed would otherwise be "new")."""
     parents = variant == Variant.PARENTS
     events = (
         Event.objects.filter(child_id__in=ids)
@@ -197,9 +199,9 @@ def _rows(ids: list[int], variant: str, since: date | None, withheld: list[str],
             seen={True: "Yes", False: "No"}.get(e.child_seen, ""),
             source=v.INFORMATION_SOURCES.get(e.information_source, e.information_source),
             significant=e.significant,
-            # New to the group: it happened, or was recorded here, since its last meeting.
+            # New to the group: it happened, or (after a first meeting) was recorded here, since its last meeting.
             new=since is not None
-            and (e.occurred_on >= since or (e.recorded_at is not None and e.recorded_at.date() >= since)),
+            and (e.occurred_on >= since or (late and e.recorded_at is not None and e.recorded_at.date() >= since)),
             shortened=shortened,
             placeholder=placeholder,
             restricted=in_full,

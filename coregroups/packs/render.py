@@ -211,6 +211,8 @@ def front_body(content: PackContent) -> str:
     parts.append(
         "<p class='muted'>New: it happened on or after that day, or was recorded on Jigsaw on or after it "
         "(older events shared late are new to the group).</p>"
+        if content.new_since_what == "the last meeting"
+        else "<p class='muted'>New: it happened on or after that day.</p>"
     )
     if content.new_rows:
         parts.append(

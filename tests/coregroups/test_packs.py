@@ -56,14 +56,21 @@ def request(chair, meeting, variant, django_capture_on_commit_callbacks, **extra
     return rendered(pack)
 
 
-def test_new_counts_from_the_last_meeting_or_at_the_first_from_the_day_the_group_began(meeting, group, chair, kit):
+def test_new_counts_from_the_last_meeting_or_at_the_first_from_the_day_the_group_began(
+    meeting, group, chair, kit, alice
+):
     from coregroups.packs.content import pack_content
 
+    entry(kit, alice, 400, "Home visit a year before the group: flat cold, Kit seen.")  # recorded today, late
     first = pack_content(kit, meeting, Variant.FULL)
     assert (first.new_since_what, first.new_since) == ("the core group began", f"{group.started_on:%d %b %Y}")
+    # At a first meeting only what happened since the group began is new: history recorded as it formed is not.
+    assert [r.summary for r in first.new_rows] == []
     second = services.meeting_record(actor=chair, group=group, data=meeting_input(group, days_ago=0))
     later = pack_content(kit, second, Variant.FULL)
     assert (later.new_since_what, later.new_since) == ("the last meeting", f"{meeting.held_on:%d %b %Y}")
+    # After it, an older event shared late is new to the group.
+    assert [r.summary for r in later.new_rows] == ["Home visit a year before the group: flat cold, Kit seen."]
 
 
 def test_a_meeting_needs_every_attendance_view_and_progress(group, chair):

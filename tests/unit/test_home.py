@@ -215,6 +215,18 @@ def test_the_professional_disagreements_a_person_is_part_of_are_on_their_home_pa
     assert "Professional disagreements you are part of" not in client_for(bob).get(reverse("home")).content.decode()
 
 
+def test_line_managers_and_designated_leads_find_the_supervision_list_from_home(client_for, dsl, alice):
+    from agencies.models import Role
+    from tests.factories import UserFactory
+
+    manager = UserFactory(username="manager", agency=alice.agency, roles=[Role.LINE_MANAGER])
+    for person in (manager, dsl):
+        home = client_for(person).get(reverse("home")).content.decode()
+        assert f'href="{reverse("supervision")}">Children to bring to supervision</a>' in home
+        assert client_for(person).get(reverse("supervision")).status_code == 200
+    assert "Children to bring to supervision" not in client_for(alice).get(reverse("home")).content.decode()
+
+
 def test_listing_children_on_the_home_page_writes_nothing_to_the_access_log(client_for, alice, kit):
     client_for(alice).get(reverse("home"))
     assert not AccessLog.objects.exists()
