@@ -226,29 +226,17 @@ def build(browser, url: str) -> Site:
     meeting = full.meeting
     pdf, pages = render_pack(pack_content(kit, meeting, "parents"))
     now = timezone.now()
-    values["parents_pack_id"] = Pack.objects.create(
-        meeting=meeting,
-        variant="parents",
-        version=1,
-        state="ready",
-        progress=100,
-        requested_by=full.requested_by,
-        requested_at=now,
-        rendered_at=now,
-        pdf=pdf,
-        sha256=full.sha256,
-        pages=pages,
-    ).pk
+
+    def version(variant: str, number: int, **state) -> int:
+        return Pack.objects.create(
+            meeting=meeting, variant=variant, version=number, requested_by=full.requested_by, requested_at=now, **state
+        ).pk
+
+    values["parents_pack_id"] = version(
+        "parents", 1, state="ready", progress=100, rendered_at=now, pdf=pdf, sha256=full.sha256, pages=pages
+    )
     # A second version of the full pack, still rendering: the meeting page polls its progress.
-    values["rendering_pack_id"] = Pack.objects.create(
-        meeting=meeting,
-        variant="full",
-        version=2,
-        state="rendering",
-        progress=40,
-        requested_by=full.requested_by,
-        requested_at=now,
-    ).pk
+    values["rendering_pack_id"] = version("full", 2, state="rendering", progress=40)
     site = Site(url=url, browser=browser, users=users, values=values)
     site.sign_in()
     return site

@@ -250,6 +250,19 @@ def core_group_records(*, kit, alice, names) -> dict[str, int]:
     return {"group_id": group.pk, "meeting_id": meeting.pk, "pack_id": pack.pk, "copy_id": issued.pk, "page": 1}
 
 
+def url_with_records(name: str, converters: list[str], *, kit, alice) -> str:
+    """The URL `name`, its parameters filled with kit's records as alice's agency holds them (built here)."""
+    values = {
+        "child_id": kit.pk,
+        "involvement_id": kit.involvements.get(practitioner=alice).pk,
+        "event_id": kit_event(kit, alice).pk,
+    }
+    values.update(escalation_records(kit=kit, alice=alice, names=converters))
+    values.update(core_group_records(kit=kit, alice=alice, names=converters))
+    values.update(import_records(alice=alice, names=converters))
+    return reverse(name, kwargs={key: values[key] for key in converters})
+
+
 @pytest.fixture
 def as_persona(request, client_for, kit, settings):
     settings.REDIS_URL = ""  # /healthz answers for the embedded default here; its own tests cover Redis
@@ -266,15 +279,7 @@ def as_persona(request, client_for, kit, settings):
 @pytest.mark.parametrize(("name", "converters"), discover(), ids=[n for n, _ in discover()])
 def test_each_persona_gets_exactly_what_the_policy_allows(as_persona, kit, alice, persona, name, converters):
     client = as_persona(persona)
-    values = {
-        "child_id": kit.pk,
-        "involvement_id": kit.involvements.get(practitioner=alice).pk,
-        "event_id": kit_event(kit, alice).pk,
-    }
-    values.update(escalation_records(kit=kit, alice=alice, names=converters))
-    values.update(core_group_records(kit=kit, alice=alice, names=converters))
-    values.update(import_records(alice=alice, names=converters))
-    url = reverse(name, kwargs={key: values[key] for key in converters})
+    url = url_with_records(name, converters, kit=kit, alice=alice)
     response = client.get(url)
     assert response.status_code == EXPECTED[name][persona], f"{persona} GET {url}"
     if persona == "anonymous" and response.status_code == 302:

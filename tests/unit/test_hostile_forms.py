@@ -10,16 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.urls import reverse
 
-from tests.unit.test_access_matrix import (
-    EXPECTED,
-    core_group_records,
-    discover,
-    escalation_records,
-    import_records,
-    kit_event,
-)
+from tests.unit.test_access_matrix import EXPECTED, discover, url_with_records
 
 HOSTILE = ["not a number", "9" * 30, "-1", "1\x00", ""]
 # Ids the views read straight from a form, besides the fields each page's own forms name.
@@ -35,15 +27,7 @@ def fields_of(html: str) -> set[str]:
 @pytest.mark.parametrize(("name", "converters"), PAGES, ids=[n for n, _ in PAGES])
 def test_no_form_breaks_on_what_a_hand_made_request_sends(request, client_for, settings, kit, alice, name, converters):
     settings.REDIS_URL = ""  # /healthz answers for the embedded default here
-    values = {
-        "child_id": kit.pk,
-        "involvement_id": kit.involvements.get(practitioner=alice).pk,
-        "event_id": kit_event(kit, alice).pk,
-    }
-    values.update(escalation_records(kit=kit, alice=alice, names=converters))
-    values.update(core_group_records(kit=kit, alice=alice, names=converters))
-    values.update(import_records(alice=alice, names=converters))
-    url = reverse(name, kwargs={key: values[key] for key in converters})
+    url = url_with_records(name, converters, kit=kit, alice=alice)
     for persona in ("alice", "lead"):
         if EXPECTED[name][persona] >= 400 and EXPECTED[name][persona] != 405:
             continue
