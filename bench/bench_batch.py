@@ -7,6 +7,8 @@ stored document, the contract's JSON Schema, every check of the importer and the
 on PostgreSQL) and the commit. The 500 children were imported from the same source before, so the document names
 them as stored; each has two adults, named in one event in ten. Re-assessment follows in the background: the
 tasks the import queues (one per child) are counted, not sent, so that no worker of a later benchmark runs them.
+The system sends BENCH_BATCH_RUNS such documents (default 3; new events each time, the table growing) one after
+the other, as a system catching up would: each import is timed, and the median is the rate the import sustains.
 Run with DATABASE_URL on PostgreSQL for the numbers that count.
 """
 
@@ -37,7 +39,20 @@ TYPES = [
     ("emotional_wellbeing_concern", ["4A"]),
     ("injury", []),
 ]
-GIVEN = ["Amara", "Ben", "Callum", "Darcy", "Eli", "Freya", "Gus", "Hana", "Isla", "Jude", "Kai", "Lena"]
+GIVEN = [
+    "Amara",
+    "Ben",
+    "Callum",
+    "Darcy",
+    "Eli",
+    "Freya",
+    "Gus",
+    "Hana",
+    "Isla",
+    "Jude",
+    "Kai",
+    "Lena",
+]
 
 
 def _children() -> tuple[list[dict], list[dict]]:
@@ -55,12 +70,26 @@ def _children() -> tuple[list[dict], list[dict]]:
                 "area": "Batchshire",
             }
         )
-        people.append({"ref": f"{ref}-mother", "role": "mother", "given_name": "M", "children": [ref]})
-        people.append({"ref": f"{ref}-partner", "role": "partner_of_parent", "given_name": "P", "children": [ref]})
+        people.append(
+            {
+                "ref": f"{ref}-mother",
+                "role": "mother",
+                "given_name": "M",
+                "children": [ref],
+            }
+        )
+        people.append(
+            {
+                "ref": f"{ref}-partner",
+                "role": "partner_of_parent",
+                "given_name": "P",
+                "children": [ref],
+            }
+        )
     return children, people
 
 
-def _document(events_total: int) -> dict:
+def _document(events_total: int, run: int = 0) -> dict:
     children, people = _children()
     per_child = events_total // CHILDREN
     r = random.Random(events_total)  # noqa: S311 (invented data, seeded so that runs compare)
@@ -71,7 +100,7 @@ def _document(events_total: int) -> dict:
             kind, factors = TYPES[r.randrange(len(TYPES))]
             seen = r.random() < 0.5
             line = {
-                "ref": f"c{k}-e{i}",
+                "ref": f"c{k}-e{i}" + (f"-r{run}" if run else ""),
                 "child": f"c{k}",
                 "occurred_on": (born + timedelta(days=30 + i * 14 + r.randrange(10))).isoformat(),
                 "agency": AGENCY,
@@ -87,7 +116,11 @@ def _document(events_total: int) -> dict:
                 "significant": kind == "injury",
             }
             if kind == "injury":
-                line["details"] = {"injury_kind": "bruise", "injury_site": "shin", "explanation_consistent": True}
+                line["details"] = {
+                    "injury_kind": "bruise",
+                    "injury_site": "shin",
+                    "explanation_consistent": True,
+                }
             if i % 10 == 0:
                 line["people"] = [f"c{k}-mother", f"c{k}-partner"]
             events.append(line)
@@ -131,14 +164,26 @@ def _counting_queries():
 
 def _setup():
     from agencies.apikeys import api_key_create
-    from agencies.models import Agency, AgencyKind, Area, Involvement, InvolvementReason, Role, RoleGrant, User
+    from agencies.models import (
+        Agency,
+        AgencyKind,
+        Area,
+        Involvement,
+        InvolvementReason,
+        Role,
+        RoleGrant,
+        User,
+    )
     from agencies.policy import system_user
     from chronology.exchange import chronology_import
     from chronology.models import ChildIdentifier
 
     area, _ = Area.objects.get_or_create(code="batchshire", defaults={"name": "Batchshire"})
     agency = Agency.objects.create(
-        code=AGENCY, name="Bench health visiting", kind=AgencyKind.HEALTH_VISITING, area=area
+        code=AGENCY,
+        name="Bench health visiting",
+        kind=AgencyKind.HEALTH_VISITING,
+        area=area,
     )
     dsl = User.objects.create(username="bench-batch-dsl", first_name="Dana", last_name="Lead", agency=agency)
     RoleGrant.objects.create(user=dsl, role=Role.DESIGNATED_SAFEGUARDING_LEAD)
@@ -181,35 +226,43 @@ def run():
     from chronology.models import BatchImport, Child, Event
 
     events_total = int(os.environ.get("BENCH_BATCH_EVENTS", "50000"))
+    runs = int(os.environ.get("BENCH_BATCH_RUNS", "3"))
     with _queued_not_sent():
         dsl, key = _setup()
-    document = _document(events_total)
-    body = json.dumps(document)
     client = APIClient(SERVER_NAME="localhost")  # a host the embedded settings allow
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}", "HTTP_X_ACTING_USER": dsl.username}
+    headers = {
+        "HTTP_AUTHORIZATION": f"Bearer {key}",
+        "HTTP_X_ACTING_USER": dsl.username,
+    }
 
     def post(text: str):
         response = client.generic("POST", "/api/v1/imports", text, content_type="application/json", **headers)
         assert response.status_code == 202, response.content[:2000]
         return response.json()["id"]
 
+    timings = []  # (posted, task, queries, reassessments) for each document
     with _queued_not_sent() as queued:
         # One small document first, so that nothing measured below is a first call's imports and set-up.
+        document = _document(events_total)
         warm = {**document, "events": [{**document["events"][0], "ref": "warm-up"}]}
         batch.batch_import_run(import_id=post(json.dumps(warm)))
-        queued.clear()
-        started = time.perf_counter()
-        job_id = post(body)
-        posted = time.perf_counter() - started
-        with _counting_queries() as queries:
+        for run_number in range(runs):
+            body = json.dumps(_document(events_total, run_number))
+            queued.clear()
             started = time.perf_counter()
-            state = batch.batch_import_run(import_id=job_id)
-            task = time.perf_counter() - started
-    job = BatchImport.objects.get(pk=job_id)
-    assert state == "done", job.problems[:10]
+            job_id = post(body)
+            posted = time.perf_counter() - started
+            with _counting_queries() as queries:
+                started = time.perf_counter()
+                state = batch.batch_import_run(import_id=job_id)
+                task = time.perf_counter() - started
+            job = BatchImport.objects.get(pk=job_id)
+            assert state == "done", job.problems[:10]
+            reassessments = sum(1 for kind, _ in queued if kind == "reassess")
+            timings.append((posted, task, queries[0], reassessments))
     written = Event.objects.filter(source_system=SOURCE).exclude(ref="warm-up").count()
-    assert written == events_total, written
-    reassessments = sum(1 for kind, _ in queued if kind == "reassess")
+    assert written == events_total * runs, written
+    posted, task, statements, reassessments = sorted(timings, key=lambda t: t[1])[len(timings) // 2]
 
     # Two parts of the task that are not the batch path's own, measured again on their own (and rolled back):
     # the access policy's answers for the children (for all at once where the policy offers that), and the
@@ -231,20 +284,67 @@ def run():
     own = task - access - listeners
 
     return [
-        ("document", f"{events_total:,} events, {CHILDREN} children, {len(body) / 1e6:.1f} MB", "", ""),
-        ("POST /api/v1/imports: answered 202", round(posted, 2), "s", ""),
-        ("import task: JSON, schema, every check, writing, commit", round(task, 2), "s", ""),
-        ("import task: events per second", f"{events_total / task:,.0f}", "events/s", "at least 20,000"),
+        (
+            "document",
+            f"{events_total:,} events, {CHILDREN} children, {len(body) / 1e6:.1f} MB",
+            "",
+            "",
+        ),
+        ("documents sent one after the other", runs, "", ""),
+        (
+            "import task of each: events per second",
+            ", ".join(f"{events_total / t[1]:,.0f}" for t in timings),
+            "events/s",
+            "",
+        ),
+        (
+            "the median import's POST /api/v1/imports: answered 202",
+            round(posted, 2),
+            "s",
+            "",
+        ),
+        (
+            "the median import's task: JSON, schema, every check, writing, commit",
+            round(task, 2),
+            "s",
+            "",
+        ),
+        (
+            "import task: events per second (the median import)",
+            f"{events_total / task:,.0f}",
+            "events/s",
+            "at least 20,000",
+        ),
         (
             "end to end (POST, then the task): events per second",
             f"{events_total / (posted + task):,.0f}",
             "events/s",
             "",
         ),
-        (f"of the task: access checks for the {CHILDREN} children (agencies.policy)", round(access, 2), "s", ""),
-        ("of the task: listeners to events_written (re-assessment due, referral loops)", round(listeners, 2), "s", ""),
-        ("import task without those two: events per second", f"{events_total / own:,.0f}", "events/s", ""),
-        ("SQL statements in the task, besides the COPY", queries[0], "", "per child, not per event"),
+        (
+            f"of the task: access checks for the {CHILDREN} children (agencies.policy)",
+            round(access, 2),
+            "s",
+            "",
+        ),
+        (
+            "of the task: listeners to events_written (re-assessment due, referral loops)",
+            round(listeners, 2),
+            "s",
+            "",
+        ),
+        (
+            "import task without those two: events per second",
+            f"{events_total / own:,.0f}",
+            "events/s",
+            "",
+        ),
+        (
+            "SQL statements in the task, besides the COPY",
+            statements,
+            "",
+            "per child, not per event",
+        ),
         ("re-assessments queued (one per child)", reassessments, "", str(CHILDREN)),
         ("database", connection.vendor, "", "postgresql"),
     ]

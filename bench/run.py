@@ -70,7 +70,7 @@ def _write(sections: list, *, partial: bool) -> None:
     path = REPO / "docs" / "benchmarks.md"
     env = " ".join(
         f"{key}={os.environ[key]}"
-        for key in ("BENCH_AREA_CHILDREN", "BENCH_ESCALATION_ALERTS", "BENCH_BATCH_EVENTS")
+        for key in ("BENCH_AREA_CHILDREN", "BENCH_ESCALATION_ALERTS", "BENCH_BATCH_EVENTS", "BENCH_BATCH_RUNS")
         if key in os.environ
     )
     command = (env + " " if env else "") + ("make bench" if not partial else f"bench/run.py {' '.join(sys.argv[1:])}")

@@ -18,14 +18,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import select
 from collections import defaultdict
 from typing import Any
 
+import psycopg
 import structlog
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import pq
+from psycopg.copy import LibpqWriter
 
 from agencies import policy
 from agencies.models import Agency, ApiKey, AuditEntry, Involvement, Role, User
@@ -54,7 +58,11 @@ PROGRESS_EVERY = 5000
 _PROGRESS_KEY = "batch-import-progress:{}"
 # Refs asked about in one query when looking for events already stored (SQLite takes at most 999 parameters).
 _PROBE = 900
-_STORED_REFS = "SELECT ref FROM chronology_event WHERE source_system = %s AND ref = ANY(%s)"
+# The refs go as one JSON text: formatting tens of thousands of them as an array parameter costs more than the lookup.
+_STORED_REFS = (
+    "SELECT ref FROM chronology_event WHERE source_system = %s"
+    " AND ref = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))"
+)
 
 _CONTENT = (
     "source_system",
@@ -422,9 +430,9 @@ class _BatchImporter(_Importer):
         existing = set()
         for source, refs in by_source.items():
             if connection.vendor == "postgresql":
-                # One array parameter: tens of thousands of IN parameters cost more to send than to look up.
+                # One parameter: tens of thousands of IN parameters cost more to send than to look up.
                 with connection.cursor() as cursor:
-                    cursor.execute(_STORED_REFS, [source, refs])
+                    cursor.execute(_STORED_REFS, [source, json.dumps(refs)])
                     existing.update((source, ref) for (ref,) in cursor.fetchall())
                 continue
             for start in range(0, len(refs), _PROBE):
@@ -476,7 +484,7 @@ class _BatchImporter(_Importer):
         if len(set(refs)) != len(refs):
             return None
         data = self.event_input(item, agency, None)
-        if event_problems(data, child=child.child if child.child.pk else Child(pk=child.key), today=self.today):
+        if event_problems(data, child=child.child if child.child.id else Child(pk=child.key), today=self.today):
             return None
         return _EventPlan(i, self.new_event(source, item, data, None, None), child, people, None)
 
@@ -489,7 +497,7 @@ class _BatchImporter(_Importer):
             item["ref"],
             item["occurred_on"] if self.dates_as_text else data.occurred_on,
             data.date_precision,
-            data.agency.pk,
+            data.agency.id,
             data.type,
             encode(data.factors),
             data.summary,
@@ -503,7 +511,7 @@ class _BatchImporter(_Importer):
             data.sharing,
             now,
             self.recorded_by,
-            self.actor.pk,
+            self.actor.id,
             data.amendment_reason,
             (data.amendment_kind or "correction") if amends is not None else "",
             encode(data.details),
@@ -590,7 +598,7 @@ class _BatchImporter(_Importer):
         """After the events: who was touched, the audit trail, and the announcement (re-assessments due)."""
         self.summary.counts["events"]["created"] += len(self.events)
         for plan in self.events:
-            detail = touched.setdefault(plan.plan.child.pk, {"source": self.source})
+            detail = touched.setdefault(plan.plan.child.id, {"source": self.source})
             detail["events_created"] = detail.get("events_created", 0) + 1
         self.summary.match_candidates = sum(
             len(linkage.likely_matches_queue(child) or []) for child in self.created_children
@@ -661,15 +669,27 @@ class _CopySink:
     """PostgreSQL: COPY, fed while the document is still being checked. Ids come from the table's sequence
     beforehand, one per line of the document, so an amendment names its entry before that entry is written.
 
+    The events go in chunks of `CHUNK` rows, one COPY each, and their foreign keys (to the child, the agency and the
+    recorder) are checked as each chunk ends rather than all at commit: the chunk's end is sent without waiting, and
+    PostgreSQL checks its keys while Python checks the next lines (kept until it has finished). An amendment's key to
+    its entry stays deferred, as it may name a later line; an event's people are copied at the end.
+
     A COPY holds the connection: any query the checking makes meanwhile (an amendment's record group, a stored
-    event's child) first finishes the COPY under way, and the next event starts another."""
+    event's child) first waits for the chunk under way, and the next lines start another."""
 
     dates_as_text = True
+    CHUNK = 1000
+    # How many lines are checked between two looks at whether PostgreSQL has finished the chunk before.
+    LOOK_EVERY = 50
 
     def __init__(self, count: int):
         self.count = count
         self.people: list = []
         self.copy = self.copying = self.cursor = None
+        self.in_copy = 0  # rows written to the COPY under way
+        self.ending = False  # a chunk's end was sent; its result is not yet read
+        self.held: list[tuple] = []  # rows checked while PostgreSQL finishes a chunk
+        self.immediate = ""
         self._json: dict[Any, str] = {}
         meta = Event._meta
         known = {"id", "child_id", "amends_id", *_CONTENT}
@@ -687,14 +707,30 @@ class _CopySink:
             (sequence,) = cursor.fetchone()
             cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, self.count])
             self.ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute(_KEYS_CHECKED_BY_CHUNK, [Event._meta.db_table])
+            self.immediate = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
+            if self.immediate:
+                cursor.execute(f"SET CONSTRAINTS {self.immediate} IMMEDIATE")
+        self.pgconn = connection.connection.pgconn
         self.hook = connection.execute_wrapper(self._before_query)
         self.hook.__enter__()
         return self
 
     def __exit__(self, kind, value, traceback):
         self.hook.__exit__(kind, value, traceback)
-        self.pause(kind, value, traceback)
-        if kind is None and self.people:
+        if kind is not None:
+            # Nothing is kept: a COPY under way is abandoned, a chunk's end awaited (the connection must be free for
+            # the rollback), and its outcome ignored.
+            if self.copy is not None:
+                self._abandon(kind, value, traceback)
+            with contextlib.suppress(Exception):
+                self._wait()
+            return
+        self._flush()
+        if self.immediate:
+            with connection.cursor() as cursor:  # the rest of the transaction as it was
+                cursor.execute(f"SET CONSTRAINTS {self.immediate} DEFERRED")
+        if self.people:
             through = Event.people.through._meta
             quote = connection.ops.quote_name
             columns = ", ".join(quote(through.get_field(name).column) for name in ("event", "person"))
@@ -706,17 +742,8 @@ class _CopySink:
                     copy.write_row(row)
 
     def _before_query(self, execute, sql, params, many, context):
-        self.pause()
+        self._flush()
         return execute(sql, params, many, context)
-
-    def pause(self, kind=None, value=None, traceback=None) -> None:
-        if self.copy is None:
-            return
-        copying, cursor, self.copy, self.cursor = self.copying, self.cursor, None, None
-        try:
-            copying.__exit__(kind, value, traceback)
-        finally:
-            cursor.close()
 
     def id_of(self, plan: _EventPlan) -> int:
         return self.ids[plan.index]
@@ -724,15 +751,84 @@ class _CopySink:
     def add(self, plan: _EventPlan) -> None:
         amends = plan.amends
         amends_id = self.ids[amends] if isinstance(amends, int) else amends.pk if amends is not None else None
-        row = (self.ids[plan.index], plan.plan.child.pk, amends_id, *plan.event, *self.tail)
-        if self.copy is None:
-            self.cursor = connection.cursor().cursor
-            self.copying = self.cursor.copy(self.statement)
-            self.copy = self.copying.__enter__()
-        self.copy.write_row(row)
+        # `.id`, not `.pk`: read for every line, and the property costs more than the attribute.
+        row = (self.ids[plan.index], plan.plan.child.id, amends_id, *plan.event, *self.tail)
         if plan.people:
-            event_id = row[0]
-            self.people += [(event_id, getattr(p, "person", p).pk) for p in plan.people]
+            self.people += [(row[0], getattr(p, "person", p).id) for p in plan.people]
+        if self.ending:
+            held = self.held
+            held.append(row)
+            # Looked at now and then (cheap, but not free); waited for only when a whole chunk is held.
+            if len(held) % self.LOOK_EVERY and len(held) < self.CHUNK:
+                return
+            if len(held) < self.CHUNK and not self._finished():
+                return
+            self._wait()
+            self._write(held)
+            self.held = []
+            return
+        self._write((row,))
+
+    def _write(self, rows) -> None:
+        if self.copy is None:
+            self.cursor = connection.connection.cursor()
+            self.copying = self.cursor.copy(self.statement, writer=_EndUnawaited(self.cursor))
+            self.copy = self.copying.__enter__()
+        for row in rows:
+            self.copy.write_row(row)
+        self.in_copy += len(rows)
+        if self.in_copy >= self.CHUNK:
+            self._end()
+
+    def _end(self) -> None:
+        """End the COPY under way without waiting for PostgreSQL to finish it (its keys are checked then)."""
+        copying, cursor, self.copy, self.copying, self.cursor = self.copying, self.cursor, None, None, None
+        try:
+            copying.__exit__(None, None, None)
+        finally:
+            cursor.close()
+        self.in_copy, self.ending = 0, True
+
+    def _abandon(self, kind, value, traceback) -> None:
+        copying, cursor, self.copy, self.copying, self.cursor = self.copying, self.cursor, None, None, None
+        try:
+            copying.__exit__(kind, value, traceback)
+        finally:
+            cursor.close()
+
+    def _finished(self) -> bool:
+        """Whether PostgreSQL has finished the chunk whose end was sent (never waits)."""
+        self.pgconn.consume_input()
+        return not self.pgconn.is_busy()
+
+    def _wait(self) -> None:
+        """Wait for the chunk whose end was sent, and raise its error if it had one."""
+        if not self.ending:
+            return
+        self.ending = False
+        pgconn = self.pgconn
+        pgconn.consume_input()
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        error = None
+        while (result := pgconn.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK and error is None:
+                error = psycopg.errors.error_from_result(result, encoding=connection.connection.info.encoding)
+        if error is not None:
+            raise error
+
+    def _flush(self) -> None:
+        """Every row checked so far written, and the connection free for a query."""
+        if self.copy is not None:
+            self._end()
+        self._wait()
+        if self.held:
+            held, self.held = self.held, []
+            self._write(held)
+            if self.copy is not None:
+                self._end()
+            self._wait()
 
     def encode(self, value) -> str:
         """JSON as COPY takes it. Factors and given fields are a few lists, repeated line after line."""
@@ -745,6 +841,29 @@ class _CopySink:
                 text = self._json[key] = json.dumps(value)
             return text
         return json.dumps(value)
+
+
+# The foreign keys of events that are checked as each chunk ends: every deferred one but the key to the entry an
+# event amends (which may be a later line of the document).
+_KEYS_CHECKED_BY_CHUNK = """
+    SELECT conname FROM pg_constraint
+    WHERE conrelid = %s::regclass AND contype = 'f' AND condeferrable AND condeferred AND confrelid <> conrelid
+    ORDER BY conname
+"""
+
+
+class _EndUnawaited(LibpqWriter):
+    """psycopg's writer, but a COPY's end is sent without waiting for its result: `_CopySink._wait` reads it."""
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if exc is not None:
+            super().finish(exc)
+            return
+        pgconn = self._pgconn
+        while pgconn.put_copy_end(None) == 0:
+            select.select([], [pgconn.socket], [])
+        while pgconn.flush():
+            select.select([], [pgconn.socket], [])
 
 
 def _prepared_default(field) -> Any:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import AuditEntry
+from chronology import batch
 from chronology.models import BatchImport, ChildIdentifier, Event, EventsVersion, Person
 from tests.api.conftest import AgencySystem
 from tests.factories import involve
@@ -115,12 +116,33 @@ def test_a_document_is_imported_as_the_keys_agency_and_the_acting_person(send, s
 
 
 def test_sending_the_same_document_again_writes_nothing_new(send, system_a, alice, kit):
-    status_of(system_a, send(system_a, document(), acting=alice), alice)
-    again = status_of(system_a, send(system_a, document(), acting=alice), alice)
-    assert again["state"] == "done"
-    assert again["counts"]["events"] == {"created": 0, "unchanged": 2}
-    assert [r["outcome"] for r in again["results"]["events"]] == ["unchanged", "unchanged"]
-    assert Event.objects.filter(source_system="agency-a-system").count() == 2
+    # Every kind of value as written and read back: text that needs escaping, a date to the month, no answer,
+    # details with nested values; the second import finds each event the same as the line that made it.
+    lines = [
+        event(1),
+        event(2, people=["mum"], factors=["16A"]),
+        event(
+            3,
+            type="injury",
+            summary='Łukasz said "no"\tthen\nleft; a \\ mark; Ελένη present',
+            date_precision="month",
+            child_seen=None,
+            child_voice="",
+            significant=True,
+            sharing="restricted",
+            details={"injury_kind": "bruise", "injury_site": "shin — left", "explanation_consistent": None},
+        ),
+    ]
+    first = status_of(system_a, send(system_a, document(events=lines), acting=alice), alice)
+    assert first["state"] == "done", first["problems"]
+    again = status_of(system_a, send(system_a, document(events=lines), acting=alice), alice)
+    assert again["state"] == "done", again["problems"]
+    assert again["counts"]["events"] == {"created": 0, "unchanged": 3}
+    stored = Event.objects.get(ref="hv-3")
+    assert stored.summary == lines[2]["summary"] and stored.details == lines[2]["details"]
+    assert stored.child_seen is None and stored.significant is True and stored.occurred_on == datetime.date(2024, 3, 1)
+    assert [r["outcome"] for r in again["results"]["events"]] == ["unchanged"] * 3
+    assert Event.objects.filter(source_system="agency-a-system").count() == 3
 
 
 @pytest.mark.parametrize(
@@ -255,6 +277,46 @@ def test_an_amendment_in_the_same_document_and_of_a_stored_entry(send, system_a,
     amended = {e.ref: e for e in Event.objects.filter(ref__in=["hv-4", "hv-5"]).select_related("amends")}
     assert amended["hv-4"].amends.ref == "hv-3" and amended["hv-4"].amendment_kind == "correction"
     assert amended["hv-5"].amends.ref == "hv-1" and amended["hv-5"].amendment_kind == "filed_in_error"
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of four lines, looked at after every line: a short document takes every path a long one does."""
+    monkeypatch.setattr(batch._CopySink, "CHUNK", 4)
+    monkeypatch.setattr(batch._CopySink, "LOOK_EVERY", 1)
+
+
+def test_a_document_written_in_many_chunks_keeps_every_line_its_people_and_amendments(
+    send, system_a, alice, kit, small_chunks
+):
+    status_of(system_a, send(system_a, document(), acting=alice), alice)
+    lines = [event(n, people=["mum"] if n % 3 == 0 else []) for n in range(10, 40)]
+    # A line amending a later line (in a later chunk), and one amending a stored entry (a query mid-writing).
+    lines[2] = event(12, amends="hv-35", amendment_reason="Wrong date", occurred_on="2024-03-02")
+    lines[21] = event(31, amends="hv-1", amendment_reason="Filed on the wrong child", amendment_kind="filed_in_error")
+    done = status_of(system_a, send(system_a, document(events=lines), acting=alice), alice)
+    assert done["state"] == "done", done["problems"]
+    written = {e.ref: e for e in Event.objects.filter(ref__in=[line["ref"] for line in lines]).select_related("amends")}
+    assert {r["ref"]: r["id"] for r in done["results"]["events"]} == {ref: e.pk for ref, e in written.items()}
+    assert written["hv-12"].amends.ref == "hv-35" and written["hv-31"].amends.ref == "hv-1"
+    assert {e.ref for e in Event.objects.filter(people__ref="mum", ref__in=written)} == {
+        line["ref"] for line in lines if line.get("people")
+    }
+    assert all(
+        e.recorded_by_user == alice and e.child.pk == done["results"]["children"][0]["id"] for e in written.values()
+    )
+
+
+def test_a_problem_found_after_chunks_were_written_writes_nothing(send, system_a, alice, kit, small_chunks):
+    lines = [event(n) for n in range(1, 30)]
+    lines[22] = event(23, type="dna")
+    refused = status_of(system_a, send(system_a, document(events=lines), acting=alice), alice)
+    assert refused["state"] == "refused"
+    assert refused["problems"] == [{"place": "events[22].type", "message": "unknown type 'dna'"}]
+    assert not Event.objects.exists() and not Person.objects.exists()
+    # The connection is left fit for the next import.
+    assert status_of(system_a, send(system_a, document(), acting=alice), alice)["state"] == "done"
+    assert Event.objects.count() == 2
 
 
 def test_only_the_sender_and_its_agency_see_the_import(send, system_a, system_b, alice, ann, bob, kit):
