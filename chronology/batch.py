@@ -361,8 +361,11 @@ class _BatchImporter(_Importer):
 
     def run(self) -> ImportSummary:
         """Check the whole document and write it, or raise `ImportRefused` (the caller's transaction rolls back)."""
+        own_source_valid = isinstance(self.source, str) and SOURCE_PATTERN.match(self.source)
         for name in ("people", "events"):
             for i, item in self.items(name):
+                if own_source_valid and "origin_source" not in item:
+                    continue  # the line is of the document's own source, a valid name
                 origin = item.get("origin_source", self.source)
                 if not (isinstance(origin, str) and SOURCE_PATTERN.match(origin)):
                     self.problem((name, i, "origin_source"), "must be a source name (see docs/exchange.md)")

@@ -199,7 +199,8 @@ class Event(AppendOnlyModel):
 
     # Every index is paid for by each event written (tens of thousands in one import), so events keep only those their
     # queries use: the child's come first in the indexes below; no query selects events by agency or recorder across
-    # children; an entry's amendments are found through a partial index of the few events that amend.
+    # children, and within a child's record its events by date serve (a chronology is read in date order, and a child
+    # has thousands of events at most); an entry's amendments are found through a partial index of those that amend.
     child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="events", db_index=False)
     source_system = models.CharField(max_length=64, help_text="The sending system ('jigsaw' when recorded here).")
     ref = models.CharField(max_length=200)
@@ -246,7 +247,6 @@ class Event(AppendOnlyModel):
         constraints = [models.UniqueConstraint(fields=["source_system", "ref"], name="unique_event_ref")]
         indexes = [
             models.Index(fields=["child", "occurred_on", "recorded_at"]),
-            models.Index(fields=["child", "agency"]),
             models.Index(fields=["child", "type"]),
             models.Index(fields=["amends"], condition=models.Q(amends__isnull=False), name="event_amends"),
         ]

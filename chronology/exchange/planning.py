@@ -267,21 +267,27 @@ class _Planner:
 
     def check_events(self) -> None:
         items = list(self.items("events"))
-        keys = {i: (self.origin(item), item["ref"]) for i, item in items}
+        # One pass over the lines for what the checks ask of all of them (a document may hold tens of thousands).
+        keys: dict[int, tuple[str, str]] = {}
         index: dict[tuple[str, str], int] = {}
-        for i, _ in items:
-            key = keys[i]
+        amended, codes, people = set(), set(), set()
+        for i, item in items:
+            key = keys[i] = (self.origin(item), item["ref"])
             if key in index:
                 self.problem(("events", i, "ref"), f"event '{key[1]}' is given twice")
-            index.setdefault(key, i)
-        wanted = set(index) | {(keys[i][0], e["amends"]) for i, e in items if isinstance(e.get("amends"), str)}
-        stored = self.stored_events(wanted)
+            else:
+                index[key] = i
+            if isinstance(target := item.get("amends"), str):
+                amended.add((key[0], target))
+            codes.add(item["agency"])
+            for ref in item.get("people", ()):
+                people.add((key[0], ref))
+        stored = self.stored_events(set(index) | amended)
         stored_people = _event_people([e.pk for e in stored.values()])
-        codes = {e["agency"] for _, e in items} - set(self.agencies)
-        for agency in Agency.objects.filter(code__in=codes).select_related("area"):
+        for agency in Agency.objects.filter(code__in=codes - set(self.agencies)).select_related("area"):
             self.agencies[agency.code] = agency
             self.agency_area[agency.code] = agency.area
-        self.load_people({(keys[i][0], ref) for i, e in items for ref in e.get("people", [])})
+        self.load_people(people)
         documents = dict(items)
         new: dict[int, _EventPlan] = {}
         for i, item in items:
