@@ -246,6 +246,7 @@ def run():
         document = _document(events_total)
         warm = {**document, "events": [{**document["events"][0], "ref": "warm-up"}]}
         batch.batch_import_run(import_id=post(json.dumps(warm)))
+        del document, warm  # a worker holds no other document while it imports
         for run_number in range(runs):
             body = json.dumps(_document(events_total, run_number))
             queued.clear()
