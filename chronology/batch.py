@@ -360,7 +360,7 @@ class _BatchImporter(_Importer):
         self.created_children: list = []
         self.person_outcomes: dict[tuple[str, str], str] = {}
         self.checked = 0
-        self.encode, self.dates_as_text, self.now_written = _as_is, False, self.now
+        self.encode = _as_is
         self._given: dict[tuple, list[str]] = {}
 
     def run(self) -> ImportSummary:
@@ -395,9 +395,11 @@ class _BatchImporter(_Importer):
     def place_new_children(self) -> None:
         """A new child without an area is in the area of the agency writing its events (the importer's rule, with
         every event this agency's); a child no event names still needs its area."""
-        named = {e.get("child") for _, e in self.items("events")}
+        named = None  # the children the events name: looked for only when a new child needs its area
         for plan in self.children.values():
             if plan.status == "created" and plan.area is None and "area" not in plan.record:
+                if named is None:
+                    named = {e.get("child") for _, e in self.items("events")}
                 plan.area = self.agency.area if plan.ref in named else None
                 if plan.area is None:
                     self.problem(
@@ -499,13 +501,13 @@ class _BatchImporter(_Importer):
         return _EventPlan(i, self.new_event(source, item, data, None, None), child, people, None)
 
     def new_event(self, source: str, item: dict, data: EventInput, recorded_at, amends) -> tuple:
-        # A row, not a model instance: building 50,000 instances costs more than writing them. JSON, dates and
-        # times are given as the sink writes them (COPY takes text: the date as the document gave it, once checked).
-        encode, now = self.encode, self.now_written
+        # A row, not a model instance: building 50,000 instances costs more than writing them. JSON is given as the
+        # sink writes it.
+        encode, now = self.encode, self.now
         return (
             source,
             item["ref"],
-            item["occurred_on"] if self.dates_as_text else data.occurred_on,
+            data.occurred_on,
             data.date_precision,
             data.agency.id,
             data.type,
@@ -599,8 +601,7 @@ class _BatchImporter(_Importer):
             return
         count = len(self.doc["events"])
         sink = _CopySink(count) if connection.vendor == "postgresql" else _BulkSink()
-        self.encode, self.dates_as_text = sink.encode, sink.dates_as_text
-        self.now_written = self.now.isoformat() if sink.dates_as_text else self.now
+        self.encode = sink.encode
         with sink:
             yield sink
 
@@ -687,7 +688,6 @@ class _CopySink:
     A COPY holds the connection: any query the checking makes meanwhile (an amendment's record group, a stored
     event's child) first waits for the chunk under way, and the next lines start another."""
 
-    dates_as_text = True
     CHUNK = 1000
     # How many lines are checked between two looks at whether PostgreSQL has finished the chunk before.
     LOOK_EVERY = 50
@@ -700,7 +700,7 @@ class _CopySink:
         self.ending = False  # a chunk's end was sent; its result is not yet read
         self.held: list[tuple] = []  # rows checked while PostgreSQL finishes a chunk
         self.immediate = ""
-        self._json: dict[Any, str] = {}
+        self._json: dict[Any, bytes] = {}
         meta = Event._meta
         known = {"id", "child_id", "amends_id", *_CONTENT}
         # A column added to events later is written with its default, until this code names it.
@@ -708,8 +708,15 @@ class _CopySink:
         columns = [meta.get_field(name).column for name in ("id", "child_id", "amends_id", *_CONTENT)]
         columns += [f.column for f in self.defaults]
         quote = connection.ops.quote_name
-        self.statement = f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
-        self.tail = tuple(_prepared_default(f) for f in self.defaults)
+        self.columns = columns
+        # Binary COPY: PostgreSQL parses no text for dates, times, numbers and booleans.
+        self.statement = (
+            f"COPY {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN (FORMAT BINARY)"
+        )
+        self.tail = tuple(
+            self.encode(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
+            for f in self.defaults
+        )
 
     def __enter__(self):
         with connection.cursor() as cursor:
@@ -717,6 +724,11 @@ class _CopySink:
             (sequence,) = cursor.fetchone()
             cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, self.count])
             self.ids = [row[0] for row in cursor.fetchall()]
+            cursor.execute(_COLUMN_TYPES, [Event._meta.db_table])
+            found = dict(cursor.fetchall())
+            # A jsonb value is sent as `encode` makes it (the binary form: a version byte, then the text), so psycopg
+            # is told it is bytes, which it sends as they are.
+            self.types = ["bytea" if found[c] == "jsonb" else found[c] for c in self.columns]
             cursor.execute(_KEYS_CHECKED_BY_CHUNK, [Event._meta.db_table])
             self.immediate = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
             if self.immediate:
@@ -784,6 +796,7 @@ class _CopySink:
             self.cursor = connection.connection.cursor()
             self.copying = self.cursor.copy(self.statement, writer=_EndUnawaited(self.cursor))
             self.copy = self.copying.__enter__()
+            self.copy.set_types(self.types)
         for row in rows:
             self.copy.write_row(row)
         self.in_copy += len(rows)
@@ -840,17 +853,25 @@ class _CopySink:
                 self._end()
             self._wait()
 
-    def encode(self, value) -> str:
-        """JSON as COPY takes it. Factors and given fields are a few lists, repeated line after line."""
+    def encode(self, value) -> bytes:
+        """JSON as binary COPY takes it for a jsonb column: the format's version (1), then the text. Factors and
+        given fields are a few lists, repeated line after line; details and unknown fields are mostly empty."""
         if not value:
-            return "[]" if isinstance(value, list) else "{}"
+            return _EMPTY_LIST if isinstance(value, list) else _EMPTY_OBJECT
         if isinstance(value, list):
             key = tuple(value)
-            text = self._json.get(key)
-            if text is None:
-                text = self._json[key] = json.dumps(value)
-            return text
-        return json.dumps(value)
+            found = self._json.get(key)
+            if found is None:
+                found = self._json[key] = b"\x01" + json.dumps(value).encode()
+            return found
+        return b"\x01" + json.dumps(value).encode()
+
+
+_EMPTY_LIST, _EMPTY_OBJECT = b"\x01[]", b"\x01{}"
+_COLUMN_TYPES = """
+    SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+    WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+"""
 
 
 # The foreign keys of events that are checked as each chunk ends: every deferred one but the key to the entry an
@@ -876,16 +897,9 @@ class _EndUnawaited(LibpqWriter):
             select.select([], [pgconn.socket], [])
 
 
-def _prepared_default(field) -> Any:
-    value = field.get_default()
-    return json.dumps(value) if field.get_internal_type() == "JSONField" else value
-
-
 class _BulkSink:
     """Any other database (the embedded SQLite): the events are kept and written at the end, entries before their
     amendments, with bulk_create."""
-
-    dates_as_text = False
 
     def __init__(self):
         self.plans: dict[int, _EventPlan] = {}
