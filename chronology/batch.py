@@ -744,7 +744,7 @@ class _CopySink:
             # Nothing is kept: a COPY under way is abandoned, a chunk's end awaited (the connection must be free for
             # the rollback), and its outcome ignored.
             if self.copy is not None:
-                self._abandon(kind, value, traceback)
+                self._end(kind, value, traceback)
             with contextlib.suppress(Exception):
                 self._wait()
             return
@@ -803,21 +803,15 @@ class _CopySink:
         if self.in_copy >= self.CHUNK:
             self._end()
 
-    def _end(self) -> None:
-        """End the COPY under way without waiting for PostgreSQL to finish it (its keys are checked then)."""
-        copying, cursor, self.copy, self.copying, self.cursor = self.copying, self.cursor, None, None, None
-        try:
-            copying.__exit__(None, None, None)
-        finally:
-            cursor.close()
-        self.in_copy, self.ending = 0, True
-
-    def _abandon(self, kind, value, traceback) -> None:
+    def _end(self, kind=None, value=None, traceback=None) -> None:
+        """End the COPY under way without waiting for PostgreSQL to finish it (its keys are checked then); or,
+        given the exception that stops the import, abandon it (psycopg waits for that)."""
         copying, cursor, self.copy, self.copying, self.cursor = self.copying, self.cursor, None, None, None
         try:
             copying.__exit__(kind, value, traceback)
         finally:
             cursor.close()
+        self.in_copy, self.ending = 0, kind is None
 
     def _finished(self) -> bool:
         """Whether PostgreSQL has finished the chunk whose end was sent (never waits)."""
