@@ -26,7 +26,7 @@ import psycopg
 import structlog
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from psycopg import pq
 from psycopg.copy import LibpqWriter
@@ -361,7 +361,7 @@ class _BatchImporter(_Importer):
         self.person_outcomes: dict[tuple[str, str], str] = {}
         self.checked = 0
         self.encode = _as_is
-        self._given: dict[tuple, list[str]] = {}
+        self._given: dict[tuple, Any] = {}  # the fields each shape of line gives, encoded
 
     def run(self) -> ImportSummary:
         """Check the whole document and write it, or raise `ImportRefused` (the caller's transaction rolls back)."""
@@ -528,16 +528,17 @@ class _BatchImporter(_Importer):
             (data.amendment_kind or "correction") if amends is not None else "",
             encode(data.details),
             encode(data.extra),
-            encode(self.given_fields(item)),
+            self.given_fields(item),
             now,
         )
 
-    def given_fields(self, item: dict) -> list[str]:
-        # One sending system gives the same fields in the same order, line after line.
+    def given_fields(self, item: dict):
+        """The fields the line gave (with the platform's), as the sink writes them. One sending system gives the
+        same fields in the same order, line after line."""
         keys = tuple(item)
         found = self._given.get(keys)
         if found is None:
-            found = [f for f in CONTRACT_EVENT_FIELDS if f in item or f in PLATFORM_FIELDS]
+            found = self.encode([f for f in CONTRACT_EVENT_FIELDS if f in item or f in PLATFORM_FIELDS])
             self._given[keys] = found
         return found
 
@@ -601,7 +602,7 @@ class _BatchImporter(_Importer):
             return
         count = len(self.doc["events"])
         sink = _CopySink(count) if connection.vendor == "postgresql" else _BulkSink()
-        self.encode = sink.encode
+        self.encode, self._given = sink.encode, {}
         with sink:
             yield sink
 
@@ -680,13 +681,27 @@ class _CopySink:
     """PostgreSQL: COPY, fed while the document is still being checked. Ids come from the table's sequence
     beforehand, one per line of the document, so an amendment names its entry before that entry is written.
 
-    The events go in chunks of `CHUNK` rows, one COPY each, and their foreign keys (to the child, the agency and the
-    recorder) are checked as each chunk ends rather than all at commit: the chunk's end is sent without waiting, and
-    PostgreSQL checks its keys while Python checks the next lines (kept until it has finished). An amendment's key to
-    its entry stays deferred, as it may name a later line; an event's people are copied at the end.
+    The events go in chunks of `CHUNK` rows, one COPY each; the chunk's end is sent without waiting, and PostgreSQL
+    writes it while Python checks the next lines (kept until it has finished). An event's people are copied at the
+    end.
+
+    Foreign keys are checked in one of two ways, both before commit and both holding the rows they name as the
+    database's own checks do (FOR KEY SHARE: until the import commits, nobody deletes a child, an agency, a person
+    or an entry that it names):
+    - Per import, where the connection may (`_replication_role`): the COPY is written as a replica writes
+      (`session_replication_role`), which fires none of the database's per-row key checks, and the import checks
+      each key once: every child, agency, recorder, amended entry and person its rows name is locked, and one that
+      does not exist refuses the whole import. The same guarantee as the per-row checks, for a few queries instead
+      of three for every row. It needs a superuser or, on PostgreSQL 15 and later, `GRANT SET ON PARAMETER
+      session_replication_role` (docs/operations.md), and no trigger on the tables written that a replica would
+      skip (the append-only trigger fires always).
+    - Per row otherwise, by the database: the keys to the child, the agency and the recorder are made IMMEDIATE
+      for the import, so each chunk's are checked as it ends, while Python checks the next lines; an amendment's
+      key to its entry stays deferred, as it may name a later line.
 
     A COPY holds the connection: any query the checking makes meanwhile (an amendment's record group, a stored
-    event's child) first waits for the chunk under way, and the next lines start another."""
+    event's child) first waits for the chunk under way, and the next lines start another. A query that writes ends
+    the replica writing first, so that it and every later row meet the database's own checks."""
 
     CHUNK = 1000
     # How many lines are checked between two looks at whether PostgreSQL has finished the chunk before.
@@ -717,6 +732,16 @@ class _CopySink:
             self.encode(f.get_default()) if f.get_internal_type() == "JSONField" else f.get_default()
             for f in self.defaults
         )
+        # Checked per import: for each key to another table, its place in a row and the ids the rows name.
+        by_column = {f.column: f for f in meta.concrete_fields}
+        self.keys = [
+            (position, by_column[column], set())
+            for position, column in enumerate(columns)
+            if by_column[column].many_to_one and by_column[column].related_model is not Event
+        ]
+        self.amended: set[int] = set()  # the entries amended, stored or of this document
+        self.by_import = False  # the rows are being written as a replica writes
+        self.check_keys = False  # the import checks its keys (the database may not have)
 
     def __enter__(self):
         with connection.cursor() as cursor:
@@ -729,10 +754,17 @@ class _CopySink:
             # A jsonb value is sent as `encode` makes it (the binary form: a version byte, then the text), so psycopg
             # is told it is bytes, which it sends as they are.
             self.types = ["bytea" if found[c] == "jsonb" else found[c] for c in self.columns]
-            cursor.execute(_KEYS_CHECKED_BY_CHUNK, [Event._meta.db_table])
-            self.immediate = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
-            if self.immediate:
-                cursor.execute(f"SET CONSTRAINTS {self.immediate} IMMEDIATE")
+            role, allowed = _replication_role(cursor)
+            # A session that already writes as a replica (set by whoever runs it) fires no key checks either.
+            self.check_keys = role != "origin" or allowed
+            if allowed and role == "origin":
+                cursor.execute("SET LOCAL session_replication_role = replica")
+                self.by_import = True
+            elif not self.check_keys:
+                cursor.execute(_KEYS_CHECKED_BY_CHUNK, [Event._meta.db_table])
+                self.immediate = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
+                if self.immediate:
+                    cursor.execute(f"SET CONSTRAINTS {self.immediate} IMMEDIATE")
         self.pgconn = connection.connection.pgconn
         self.hook = connection.execute_wrapper(self._before_query)
         self.hook.__enter__()
@@ -752,8 +784,8 @@ class _CopySink:
         if self.immediate:
             with connection.cursor() as cursor:  # the rest of the transaction as it was
                 cursor.execute(f"SET CONSTRAINTS {self.immediate} DEFERRED")
+        through = Event.people.through._meta
         if self.people:
-            through = Event.people.through._meta
             quote = connection.ops.quote_name
             columns = ", ".join(quote(through.get_field(name).column) for name in ("event", "person"))
             with (
@@ -762,10 +794,30 @@ class _CopySink:
             ):
                 for row in self.people:
                     copy.write_row(row)
+        self._leave_replica()
+        if self.check_keys:
+            # A people link's key to its event names a row written above, in the same `add` as the link.
+            table = Event._meta.db_table
+            named = [(table, field, ids) for _, field, ids in self.keys]
+            named.append((table, Event._meta.get_field("amends"), self.amended))
+            named.append((through.db_table, through.get_field("person"), {person for _, person in self.people}))
+            with connection.cursor() as cursor:
+                for table, field, ids in named:
+                    _hold_keys(cursor, table, field, ids)
 
     def _before_query(self, execute, sql, params, many, context):
         self._flush()
+        if self.by_import and sql.lstrip()[:6].upper() != "SELECT":
+            self._leave_replica()
         return execute(sql, params, many, context)
+
+    def _leave_replica(self) -> None:
+        """Write as the application again: triggers and the database's key checks fire for whatever follows (rows
+        written from now on are checked both ways)."""
+        if self.by_import:
+            self.by_import = False
+            with connection.connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
 
     def id_of(self, plan: _EventPlan) -> int:
         return self.ids[plan.index]
@@ -777,6 +829,11 @@ class _CopySink:
         row = (self.ids[plan.index], plan.plan.child.id, amends_id, *plan.event, *self.tail)
         if plan.people:
             self.people += [(row[0], getattr(p, "person", p).id) for p in plan.people]
+        if self.check_keys:
+            for position, _, ids in self.keys:
+                ids.add(row[position])
+            if amends_id is not None:
+                self.amended.add(amends_id)
         if self.ending:
             held = self.held
             held.append(row)
@@ -794,6 +851,9 @@ class _CopySink:
     def _write(self, rows) -> None:
         if self.copy is None:
             self.cursor = connection.connection.cursor()
+            # Bytes as they are, by psycopg's own dumper for them (the one registered for bytea also takes its
+            # `Binary` wrapper, in Python, for every value).
+            self.cursor.adapters.register_dumper(bytes, _BYTES)
             self.copying = self.cursor.copy(self.statement, writer=_EndUnawaited(self.cursor))
             self.copy = self.copying.__enter__()
             self.copy.set_types(self.types)
@@ -862,10 +922,55 @@ class _CopySink:
 
 
 _EMPTY_LIST, _EMPTY_OBJECT = b"\x01[]", b"\x01{}"
+_BYTES = psycopg.postgres.adapters.get_dumper(bytes, psycopg.adapt.PyFormat.BINARY)
 _COLUMN_TYPES = """
     SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
     WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
 """
+
+
+def _replication_role(cursor) -> tuple[str, bool]:
+    """The session's replication role, and whether the import may write as a replica: the connection may set the
+    role, and no trigger on the tables written would be skipped (one that fires only for the application)."""
+    if connection.pg_version < 150000:  # no SET privilege on parameters before 15: superusers only
+        cursor.execute(
+            "SELECT current_setting('session_replication_role'), rolsuper FROM pg_roles WHERE rolname = current_user"
+        )
+    else:
+        cursor.execute(
+            "SELECT current_setting('session_replication_role'),"
+            " has_parameter_privilege('session_replication_role', 'SET')"
+        )
+    role, allowed = cursor.fetchone()
+    if allowed:
+        cursor.execute(_TRIGGERS_A_REPLICA_SKIPS, [Event._meta.db_table, Event.people.through._meta.db_table])
+        allowed = cursor.fetchone()[0] == 0
+    return role, bool(allowed)
+
+
+_TRIGGERS_A_REPLICA_SKIPS = """
+    SELECT count(*) FROM pg_trigger
+    WHERE tgrelid IN (%s::regclass, %s::regclass) AND NOT tgisinternal AND tgenabled = 'O'
+"""
+
+
+def _hold_keys(cursor, table: str, field, ids: set) -> None:
+    """Lock the rows `ids` name through `field`, as the database's own key check does, or refuse as it would at
+    commit if any is missing."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return
+    target = field.target_field
+    quote = connection.ops.quote_name
+    name, column = quote(target.model._meta.db_table), quote(target.column)
+    statement = f"SELECT {column} FROM {name} WHERE {column} = ANY(%s) FOR KEY SHARE"  # noqa: S608 (names quoted)
+    cursor.execute(statement, [sorted(ids)])
+    missing = ids - {found for (found,) in cursor.fetchall()}
+    if missing:
+        raise IntegrityError(
+            f'insert on table "{table}" violates a foreign key: key ({field.column})=({min(missing)}) is not '
+            f'present in table "{target.model._meta.db_table}"'
+        )
 
 
 # The foreign keys of events that are checked as each chunk ends: every deferred one but the key to the entry an

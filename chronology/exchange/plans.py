@@ -40,7 +40,9 @@ def _surviving(child: Child) -> Child:
     return child
 
 
-def _unknown(item: dict, known: list[str]) -> dict:
+def _unknown(item: dict, known: list[str] | frozenset[str]) -> dict:
+    if isinstance(known, frozenset) and item.keys() <= known:  # nearly every line of a document
+        return {}
     return {k: v for k, v in item.items() if k not in known and k not in ADDED_FIELDS}
 
 
