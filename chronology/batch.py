@@ -487,14 +487,15 @@ class _BatchImporter(_Importer):
         if child is None or agency is None or (source, item["ref"]) in stored or source == JIGSAW_SOURCE:
             return None
         people: list = []
-        refs = item.get("people") or ()
-        for ref in refs:
-            found = self.people.get((source, ref)) or self.stored_people.get((source, ref))
-            if found is None:
+        refs = item.get("people")
+        if refs:
+            for ref in refs:
+                found = self.people.get((source, ref)) or self.stored_people.get((source, ref))
+                if found is None:
+                    return None
+                people.append(found)
+            if len(set(refs)) != len(refs):
                 return None
-            people.append(found)
-        if len(set(refs)) != len(refs):
-            return None
         data = self.event_input(item, agency, None)
         if event_problems(data, child=child.child if child.child.id else Child(pk=child.key), today=self.today):
             return None

@@ -192,6 +192,11 @@ class Person(models.Model):
         return f"{name} ({self.get_role_display()})"
 
 
+# The types a record's events are looked for by (escalation.services.loops.closure_countersigned and
+# chronology.selectors._current_plans): a query by any other type reads the record's events in date order.
+TYPES_LOOKED_FOR = ["case_closed", "plan_end", "plan_start"]
+
+
 class Event(AppendOnlyModel):
     """One dated piece of the jigsaw from one agency. Append-only."""
 
@@ -247,7 +252,11 @@ class Event(AppendOnlyModel):
         constraints = [models.UniqueConstraint(fields=["source_system", "ref"], name="unique_event_ref")]
         indexes = [
             models.Index(fields=["child", "occurred_on", "recorded_at"]),
-            models.Index(fields=["child", "type"]),
+            # By type only for the few types looked for within a record (the latest closure, the plans in force);
+            # the chronology's type filter reads in date order, through the index above.
+            models.Index(
+                fields=["child", "type"], condition=models.Q(type__in=TYPES_LOOKED_FOR), name="event_types_looked_for"
+            ),
             models.Index(fields=["amends"], condition=models.Q(amends__isnull=False), name="event_amends"),
         ]
 
