@@ -192,9 +192,18 @@ class Person(models.Model):
         return f"{name} ({self.get_role_display()})"
 
 
-# The types a record's events are looked for by (escalation.services.loops.closure_countersigned and
-# chronology.selectors._current_plans): a query by any other type reads the record's events in date order.
-TYPES_LOOKED_FOR = ["case_closed", "plan_end", "plan_start"]
+# The types a record's events are looked for by: referrals and the outcomes that answer them (escalation's referral
+# loops, run on every write), the latest closure, the plans in force (chronology.selectors._current_plans). A query
+# by any other type reads the record's events in date order; tests/unit/test_chronology.py keeps this list whole.
+TYPES_LOOKED_FOR = [
+    "assessment",
+    "case_closed",
+    "child_protection_conference",
+    "plan_end",
+    "plan_start",
+    "referral",
+    "strategy_discussion",
+]
 
 
 class Event(AppendOnlyModel):
@@ -252,8 +261,8 @@ class Event(AppendOnlyModel):
         constraints = [models.UniqueConstraint(fields=["source_system", "ref"], name="unique_event_ref")]
         indexes = [
             models.Index(fields=["child", "occurred_on", "recorded_at"]),
-            # By type only for the few types looked for within a record (the latest closure, the plans in force);
-            # the chronology's type filter reads in date order, through the index above.
+            # By type only for the few types looked for within records (TYPES_LOOKED_FOR); the chronology's filter
+            # by type reads in date order, through the index above.
             models.Index(
                 fields=["child", "type"], condition=models.Q(type__in=TYPES_LOOKED_FOR), name="event_types_looked_for"
             ),

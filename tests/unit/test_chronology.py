@@ -352,3 +352,12 @@ def test_the_database_raises_a_records_version_with_every_statement_adding_event
             ),
         )
         assert EventsVersion.objects.get(child=kit).version == n
+
+
+def test_every_type_records_are_searched_by_is_indexed():
+    # Events by child and type are indexed only for TYPES_LOOKED_FOR: a type searched for outside it would read
+    # every event of the records it looks in (the referral loops run on every write, for hundreds of children).
+    from chronology.models import TYPES_LOOKED_FOR
+    from escalation.services.loops import OUTCOME_TYPES
+
+    assert OUTCOME_TYPES | {"referral", "case_closed", "plan_start", "plan_end"} <= set(TYPES_LOOKED_FOR)
