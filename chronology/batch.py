@@ -39,7 +39,7 @@ from chronology.exchange.contract import _BATCH, SOURCE_PATTERN
 from chronology.exchange.plans import _EventPlan
 from chronology.exchange.validation import no_year_zero
 from chronology.exchange.writing import _Importer
-from chronology.models import BatchImport, Child, ChildIdentifier, Event, Person
+from chronology.models import BatchImport, Child, ChildIdentifier, Event, Person, SourceAgency
 from chronology.services import (
     CONTRACT_EVENT_FIELDS,
     JIGSAW_SOURCE,
@@ -155,7 +155,9 @@ def agency_problems(document: Any, *, agency: Agency) -> list[Problem]:
 
 
 def _sent_for_another_agency(source: str, agency: Agency) -> bool:
-    return Event.objects.filter(source_system=source).exclude(agency=agency).exists()
+    if source == JIGSAW_SOURCE:  # the platform's own records, every agency's
+        return True
+    return SourceAgency.objects.filter(source=source).exclude(agency=agency).exists()
 
 
 def problems_by_place(problems: list[Problem]) -> dict[str, list[str]]:
@@ -610,6 +612,8 @@ class _BatchImporter(_Importer):
     def finish(self, touched: dict[int, dict[str, Any]]) -> None:
         """After the events: who was touched, the audit trail, and the announcement (re-assessments due)."""
         self.summary.counts["events"]["created"] += len(self.events)
+        source, agency = _CONTENT.index("source_system"), _CONTENT.index("agency_id")
+        SourceAgency.record({(plan.event[source], plan.event[agency]) for plan in self.events})
         for plan in self.events:
             detail = touched.setdefault(plan.plan.child.id, {"source": self.source})
             detail["events_created"] = detail.get("events_created", 0) + 1

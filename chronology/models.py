@@ -370,6 +370,31 @@ class BatchImport(models.Model):
         return f"Import {self.pk} ({self.source}, {self.get_state_display()})"
 
 
+class SourceAgency(models.Model):
+    """An agency whose events a sending system has sent. A source is one system, and an agency's key sends only as
+    its own (chronology.batch.agency_problems): asked for one row, whatever the number of events a source has
+    sent. Written in the transaction that writes the events, by every path that writes events of a source other
+    than the platform's (the exchange importer and the batch import)."""
+
+    source = models.CharField(max_length=64)
+    agency = models.ForeignKey("agencies.Agency", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "agency"], name="unique_source_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.agency_id}"
+
+    @classmethod
+    def record(cls, pairs) -> None:
+        """Keep each (source, agency id) pair of events just written; the platform's own source is not a system."""
+        from chronology.services import JIGSAW_SOURCE
+
+        pairs = sorted({(source, agency) for source, agency in pairs if source != JIGSAW_SOURCE})
+        rows = [cls(source=source, agency_id=agency) for source, agency in pairs]
+        cls.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 class EventsVersion(models.Model):
     """How many times events were added to a record: raised in the transaction that adds them, by every write
     path (each sends `chronology.signals.events_written` there, and the chronology answers it with

@@ -13,7 +13,7 @@ from chronology import linkage, signals
 from chronology.exchange.contract import _BATCH
 from chronology.exchange.planning import _Planner
 from chronology.exchange.plans import ImportSummary, _EventPlan
-from chronology.models import ChildIdentifier, Event, Person
+from chronology.models import ChildIdentifier, Event, Person, SourceAgency
 
 
 class _Importer(_Planner):
@@ -119,6 +119,7 @@ class _Importer(_Planner):
             for person in plan.people
         ]
         Event.people.through.objects.bulk_create(rows, batch_size=_BATCH)
+        SourceAgency.record((plan.event.source_system, plan.event.agency_id) for plan in plans.values())
         self.summary.counts["events"]["created"] += len(plans)
         for plan in plans.values():
             detail = touched.setdefault(plan.event.child_id, {"source": self.source})

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from agencies.models import AuditEntry
 from chronology import batch
-from chronology.models import BatchImport, ChildIdentifier, Event, EventsVersion, Person
+from chronology.models import BatchImport, ChildIdentifier, Event, EventsVersion, Person, SourceAgency
 from tests.api.conftest import AgencySystem
 from tests.factories import involve
 from thresholds.models import ReassessmentDue
@@ -190,6 +190,14 @@ def test_a_key_may_not_send_as_another_agencys_system(send, system_a, system_b, 
     assert (Event.objects.count(), BatchImport.objects.count()) == before
     # Its own system's name is fine.
     assert status_of(system_a, send(system_a, document(), acting=alice), alice)["state"] == "done"
+    # What the check reads: each source with the agencies whose events it sent, as the events have them.
+    assert set(SourceAgency.objects.values_list("source", "agency__code")) == {
+        ("school-mis", "agency-b"),
+        ("agency-a-system", "agency-a"),
+    }
+    # The platform's own records are every agency's: no key sends as them.
+    response = send(system_a, document(source="jigsaw"), acting=alice)
+    assert response.status_code == 400 and "another agency's records came from" in " ".join(response.json()["source"])
 
 
 def test_malformed_json_and_a_body_that_is_no_document_are_refused(send, system_a, alice, kit):

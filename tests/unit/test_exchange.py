@@ -404,3 +404,16 @@ def test_exit_codes_and_streams(tmp_path):
     refused = manage("import_chronology", str(broken))
     assert refused.returncode == 1 and refused.stdout == ""
     assert "not valid JSON" in refused.stderr
+
+
+def test_each_source_is_kept_with_the_agencies_whose_events_it_sent(db, tmp_path):
+    # The pairs an agency's key is checked against ("is this source another agency's system?"), one row each
+    # however many events, and the same pairs as the events themselves.
+    from chronology.models import SourceAgency
+
+    import_doc(load(), tmp_path)
+    import_doc(load(), tmp_path)  # nothing new: nothing repeated
+    stored = set(Event.objects.order_by().values_list("source_system", "agency_id").distinct())
+    assert len(stored) >= 2
+    assert set(SourceAgency.objects.values_list("source", "agency_id")) == stored
+    assert SourceAgency.objects.count() == len(stored)
