@@ -258,7 +258,7 @@ def batch_import_run(*, import_id) -> str:
             BatchImport.objects.filter(pk=job.pk).update(
                 state=BatchImport.State.DONE,
                 counts=summary.as_dict(),
-                results=importer.results(),
+                results=importer.outcome,
                 problems=[],
                 document="",
                 finished_at=timezone.now(),
@@ -362,6 +362,7 @@ class _BatchImporter(_Importer):
         self.created_children: list = []
         self.person_outcomes: dict[tuple[str, str], str] = {}
         self.checked = 0
+        self.outcome: dict[str, Any] | None = None  # results(), once written
         self.encode = _as_is
         self._given: dict[tuple, Any] = {}  # the fields each shape of line gives, encoded
 
@@ -389,6 +390,12 @@ class _BatchImporter(_Importer):
             if self.problems:
                 # Raised inside: a COPY under way is abandoned rather than finished.
                 raise ImportRefused(self.problems)
+            # What needs only Python, while PostgreSQL writes the last rows sent (the ids of a COPY are known).
+            self.count_events(touched)
+            if isinstance(self.sink, _CopySink):
+                self.outcome = self.results()
+        if self.outcome is None:
+            self.outcome = self.results()
         self.finish(touched)
         return self.summary
 
@@ -609,14 +616,16 @@ class _BatchImporter(_Importer):
         with sink:
             yield sink
 
-    def finish(self, touched: dict[int, dict[str, Any]]) -> None:
-        """After the events: who was touched, the audit trail, and the announcement (re-assessments due)."""
+    def count_events(self, touched: dict[int, dict[str, Any]]) -> None:
         self.summary.counts["events"]["created"] += len(self.events)
-        source, agency = _CONTENT.index("source_system"), _CONTENT.index("agency_id")
-        SourceAgency.record({(plan.event[source], plan.event[agency]) for plan in self.events})
         for plan in self.events:
             detail = touched.setdefault(plan.plan.child.id, {"source": self.source})
             detail["events_created"] = detail.get("events_created", 0) + 1
+
+    def finish(self, touched: dict[int, dict[str, Any]]) -> None:
+        """After the events: who was touched, the audit trail, and the announcement (re-assessments due)."""
+        source, agency = _CONTENT.index("source_system"), _CONTENT.index("agency_id")
+        SourceAgency.record({(plan.event[source], plan.event[agency]) for plan in self.events})
         self.summary.match_candidates = sum(
             len(linkage.likely_matches_queue(child) or []) for child in self.created_children
         )
@@ -752,8 +761,11 @@ class _CopySink:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Event._meta.db_table])
             (sequence,) = cursor.fetchone()
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, self.count])
-            self.ids = [row[0] for row in cursor.fetchall()]
+            # One row (an array) rather than one per id: a third less time for tens of thousands.
+            cursor.execute(
+                "SELECT ARRAY(SELECT nextval(%s::regclass) FROM generate_series(1, %s))", [sequence, self.count]
+            )
+            (self.ids,) = cursor.fetchone()
             cursor.execute(_COLUMN_TYPES, [Event._meta.db_table])
             found = dict(cursor.fetchall())
             # A jsonb value is sent as `encode` makes it (the binary form: a version byte, then the text), so psycopg
