@@ -695,9 +695,10 @@ class _CopySink:
     """PostgreSQL: COPY, fed while the document is still being checked. Ids come from the table's sequence
     beforehand, one per line of the document, so an amendment names its entry before that entry is written.
 
-    The events go in chunks of `CHUNK` rows, one COPY each; the chunk's end is sent without waiting, and PostgreSQL
-    writes it while Python checks the next lines (kept until it has finished). An event's people are copied at the
-    end.
+    The events go by COPY while Python checks the next lines; an event's people are copied at the end. Where the
+    database checks their keys per row (below), they go in chunks of `CHUNK` rows, one COPY each: the chunk's end
+    is sent without waiting, and PostgreSQL checks its keys while Python checks the next lines (kept until it has
+    finished). Where the import checks them, there is one COPY.
 
     Foreign keys are checked in one of two ways, both before commit and both holding the rows they name as the
     database's own checks do (FOR KEY SHARE: until the import commits, nobody deletes a child, an agency, a person
@@ -726,6 +727,7 @@ class _CopySink:
         self.people: list = []
         self.copy = self.copying = self.cursor = None
         self.in_copy = 0  # rows written to the COPY under way
+        self.chunk = self.CHUNK  # rows per COPY
         self.ending = False  # a chunk's end was sent; its result is not yet read
         self.held: list[tuple] = []  # rows checked while PostgreSQL finishes a chunk
         self.immediate = ""
@@ -777,6 +779,8 @@ class _CopySink:
             if allowed and role == "origin":
                 cursor.execute("SET LOCAL session_replication_role = replica")
                 self.by_import = True
+                # No key is checked as a chunk ends: one COPY, which PostgreSQL never waits between.
+                self.chunk = max(self.count, 1)
             elif not self.check_keys:
                 cursor.execute(_KEYS_CHECKED_BY_CHUNK, [Event._meta.db_table])
                 self.immediate = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
@@ -855,9 +859,9 @@ class _CopySink:
             held = self.held
             held.append(row)
             # Looked at now and then (cheap, but not free); waited for only when a whole chunk is held.
-            if len(held) % self.LOOK_EVERY and len(held) < self.CHUNK:
+            if len(held) % self.LOOK_EVERY and len(held) < self.chunk:
                 return
-            if len(held) < self.CHUNK and not self._finished():
+            if len(held) < self.chunk and not self._finished():
                 return
             self._wait()
             self._write(held)
@@ -877,7 +881,7 @@ class _CopySink:
         for row in rows:
             self.copy.write_row(row)
         self.in_copy += len(rows)
-        if self.in_copy >= self.CHUNK:
+        if self.in_copy >= self.chunk:
             self._end()
 
     def _end(self, kind=None, value=None, traceback=None) -> None:

@@ -70,6 +70,24 @@ def test_a_document_across_many_chunks_is_written_whole_either_way(
     }
 
 
+def test_a_problem_found_after_rows_were_sent_writes_nothing_either_way(
+    send,  # noqa: F811
+    system_a,
+    alice,
+    kit,
+    small_chunks,  # noqa: F811
+    keys_checked,
+):
+    # By row, many chunks were written and checked before the problem; by import, one COPY was under way.
+    lines = [event(n) for n in range(1, 30)]
+    lines[22] = event(23, type="dna")
+    refused = status_of(system_a, send(system_a, document(events=lines), acting=alice), alice)
+    assert refused["problems"] == [{"place": "events[22].type", "message": "unknown type 'dna'"}]
+    assert not Event.objects.exists() and not Person.objects.exists()
+    assert status_of(system_a, send(system_a, document(), acting=alice), alice)["state"] == "done"
+    assert Event.objects.count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_rows_an_import_names_are_held_until_it_commits(send, system_a, alice, kit):  # noqa: F811
     # Until the import commits, nobody may delete (or change the key of) the child, the agency, the recorder, the
